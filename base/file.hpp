@@ -1,0 +1,31 @@
+// Small file helpers: whole-file reads with a size cap, atomic writes, fd-level I/O.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+
+namespace berth {
+
+// Reads a whole file, failing with EFBIG past max_size bytes.
+Result<std::string> read_file(const std::string& path, size_t max_size = 64u << 20);
+Result<std::string> read_fd(int fd, size_t max_size = 64u << 20);
+// Writes all bytes (retrying on EINTR and short writes).
+Status write_all(int fd, std::string_view data);
+// Writes to a temporary name in the same directory, fsyncs, renames over `path`.
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes a small value to an existing file (cgroup and procfs knobs): open O_WRONLY, one write.
+Status write_file(const std::string& path, std::string_view data);
+Status write_file_at(int dirfd, const std::string& name, std::string_view data);
+// mkdir -p on the host (not in a root: for the runtime's own state directories).
+Status mkdir_p(const std::string& path, mode_t mode = 0755);
+// rm -rf; missing is fine.
+Status remove_all(const std::string& path);
+bool path_exists(const std::string& path);
+
+}  // namespace berth

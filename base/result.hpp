@@ -1,0 +1,124 @@
+// Result<T> and Error: errno plus a human context chain, no exceptions.
+#pragma once
+
+#include <cerrno>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace berth {
+
+// An error: the errno that caused it (0 when not a system error) and a message that reads
+// outermost-first: "create container 'web': mount '/proc': Permission denied".
+class Error {
+public:
+    Error() = default;
+    Error(int code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+
+    // A system error from errno, with what was being done.
+    static Error sys(int code, std::string what) { return Error(code, std::move(what)); }
+    // A logical error (bad input, wrong state) with no errno.
+    static Error msg(std::string text) { return Error(0, std::move(text)); }
+
+    int code() const { return code_; }
+    const std::string& message() const { return msg_; }
+    // Adds an outer context: "context: inner".
+    Error& context(const std::string& outer) {
+        msg_ = msg_.empty() ? outer : outer + ": " + msg_;
+        return *this;
+    }
+    Error with_context(const std::string& outer) const {
+        Error e = *this;
+        e.context(outer);
+        return e;
+    }
+    // The full line: message plus strerror of the code.
+    std::string str() const;
+
+private:
+    int code_ = 0;
+    std::string msg_;
+};
+
+template <typename T>
+class [[nodiscard]] Result {
+public:
+    Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}
+    Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}
+
+    bool ok() const { return v_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+    T& value() & { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    const T& value() const& { return std::get<0>(v_); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const Error& error() const& { return std::get<1>(v_); }
+    Error&& error() && { return std::get<1>(std::move(v_)); }
+    Result& context(const std::string& outer) {
+        if (!ok()) std::get<1>(v_).context(outer);
+        return *this;
+    }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+public:
+    Result() = default;
+    Result(Error e) : err_(std::move(e)), failed_(true) {}
+
+    bool ok() const { return !failed_; }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const& { return err_; }
+    Error&& error() && { return std::move(err_); }
+    Result& context(const std::string& outer) {
+        if (failed_) err_.context(outer);
+        return *this;
+    }
+
+private:
+    Error err_;
+    bool failed_ = false;
+};
+
+using Status = Result<void>;
+
+inline Status ok() { return {}; }
+
+// Shorthands for the common failures.
+inline Error sys_error(std::string what) { return Error::sys(errno, std::move(what)); }
+inline Error error(std::string text) { return Error::msg(std::move(text)); }
+
+}  // namespace berth
+
+// TRY(expr): evaluates a Result; on failure returns its error from the enclosing function,
+// otherwise yields the value (GNU statement expression; fine for gcc and clang).
+#define BERTH_CONCAT2(a, b) a##b
+#define BERTH_CONCAT(a, b) BERTH_CONCAT2(a, b)
+#define TRY(expr)                                                    \
+    ({                                                               \
+        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                  \
+        if (!BERTH_CONCAT(_r, __LINE__).ok())                        \
+            return std::move(BERTH_CONCAT(_r, __LINE__)).error();    \
+        ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__))); \
+    })
+// TRY_CTX(expr, context): as TRY, adding an outer context to the error.
+#define TRY_CTX(expr, ctx)                                                         \
+    ({                                                                             \
+        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                                \
+        if (!BERTH_CONCAT(_r, __LINE__).ok())                                      \
+            return std::move(BERTH_CONCAT(_r, __LINE__)).error().with_context(ctx); \
+        ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__)));              \
+    })
+
+namespace berth::detail {
+template <typename T>
+T take(Result<T>&& r) {
+    return std::move(r).value();
+}
+inline void take(Result<void>&&) {}
+}  // namespace berth::detail

@@ -1,0 +1,2 @@
+// Keeps libspec non-empty until the readers land.
+namespace berth::spec {}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bats
+# The command-line contract both binaries share: --version shape, --help, unknown flags.
+
+load helpers
+
+setup() { setup_common; }
+teardown() { teardown_common; }
+
+@test "berth --version has runc's shape (go-runc parses it)" {
+	run "$BERTH" --version
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^berth\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^spec:\ 1\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[2]}" =~ ^libseccomp:\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run "$BERTH" -v
+	[ "$status" -eq 0 ]
+}
+
+@test "berth --help lists the commands" {
+	run "$BERTH" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"create"* ]]
+	[[ "$output" == *"--root"* ]]
+}
+
+@test "unknown global flag is a one-line error" {
+	run "$BERTH" --no-such-flag list
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no-such-flag"* ]]
+}
+
+@test "berth-image --version and --help" {
+	run "$BERTH_IMAGE" --version
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^berth-image\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	run "$BERTH_IMAGE" --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pull"* ]]
+}
