@@ -56,6 +56,7 @@ void set_fd(int fd) {
 }
 
 bool debug_enabled() { return g_debug; }
+bool has_file() { return g_own; }
 Format format() { return g_format; }
 
 std::string rfc3339_now() {

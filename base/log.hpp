@@ -15,6 +15,8 @@ bool init(const std::string& path, Format format, bool debug);
 // Uses an already-open fd (e.g. a pipe the parent passed); does not take ownership.
 void set_fd(int fd);
 bool debug_enabled();
+// True when init() opened a --log file (errors then go there as well as to stderr).
+bool has_file();
 Format format();
 
 // One line: text "time=... level=error msg=..." or JSON {"level","msg","time"}.

@@ -1,15 +1,42 @@
 // berth: entry point; global flags, then one command.
 #include <seccomp.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "base/args.hpp"
 #include "base/log.hpp"
+#include "runtime/cli/commands.hpp"
 #include "spec/runtime_config.hpp"
 
+namespace berth::cli {
+void report_error(const std::string& msg) {
+    std::fprintf(stderr, "berth: %s\n", msg.c_str());
+    // With --log the same line goes to the log too, in its format (containerd reads the last
+    // error line of the file the shim named).
+    if (log::has_file()) log::error(msg);
+}
+}  // namespace berth::cli
+
 namespace {
+
+struct Command {
+    const char* name;
+    berth::cli::CommandFn fn;
+};
+constexpr Command kCommands[] = {
+    {"create", berth::cli::cmd_create}, {"start", berth::cli::cmd_start},
+    {"run", berth::cli::cmd_run},       {"state", berth::cli::cmd_state},
+    {"kill", berth::cli::cmd_kill},     {"delete", berth::cli::cmd_delete},
+    {"list", berth::cli::cmd_list},     {"ps", berth::cli::cmd_ps},
+    {"spec", berth::cli::cmd_spec},     {"exec", berth::cli::cmd_exec},
+    {"update", berth::cli::cmd_update}, {"pause", berth::cli::cmd_pause},
+    {"resume", berth::cli::cmd_resume}, {"events", berth::cli::cmd_events},
+    {"features", berth::cli::cmd_features},
+};
 
 void print_version() {
     const struct scmp_version* v = seccomp_version();
@@ -70,6 +97,29 @@ int main(int argc, char** argv) {
         print_help(g);
         return 0;
     }
-    std::fprintf(stderr, "berth: unknown command '%s'\n", g.positionals()[0].c_str());
+    berth::cli::GlobalOptions opts;
+    opts.root = g.get("root");
+    opts.log = g.get("log");
+    opts.log_format = g.get("log-format");
+    opts.debug = g.get_bool("debug");
+    opts.systemd_cgroup = g.get_bool("systemd-cgroup");
+    opts.rootless = g.get("rootless");
+    if (opts.log_format != "text" && opts.log_format != "json") {
+        std::fprintf(stderr, "berth: unknown log-format '%s'\n", opts.log_format.c_str());
+        return 1;
+    }
+    if (!berth::log::init(opts.log,
+                          opts.log_format == "json" ? berth::log::Format::json
+                                                    : berth::log::Format::text,
+                          opts.debug)) {
+        std::fprintf(stderr, "berth: open log file '%s': %s\n", opts.log.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
+    const std::string& name = g.positionals()[0];
+    std::vector<std::string> rest(g.positionals().begin() + 1, g.positionals().end());
+    for (const auto& c : kCommands)
+        if (name == c.name) return c.fn(opts, rest);
+    berth::cli::report_error("unknown command '" + name + "'");
     return 1;
 }

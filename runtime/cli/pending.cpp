@@ -1,0 +1,31 @@
+// Commands whose implementation has not landed yet: they fail loudly rather than pretend.
+// Each one moves to its own file (create.cpp, update.cpp, ...) when it is implemented.
+#include "runtime/cli/commands.hpp"
+
+namespace berth::cli {
+namespace {
+int pending(const char* name) {
+    report_error(std::string("command '") + name + "' is not implemented yet");
+    return 1;
+}
+}  // namespace
+
+#define BERTH_PENDING(fn, name) \
+    int fn(const GlobalOptions&, const std::vector<std::string>&) { return pending(name); }
+BERTH_PENDING(cmd_create, "create")
+BERTH_PENDING(cmd_start, "start")
+BERTH_PENDING(cmd_run, "run")
+BERTH_PENDING(cmd_state, "state")
+BERTH_PENDING(cmd_kill, "kill")
+BERTH_PENDING(cmd_delete, "delete")
+BERTH_PENDING(cmd_list, "list")
+BERTH_PENDING(cmd_ps, "ps")
+BERTH_PENDING(cmd_spec, "spec")
+BERTH_PENDING(cmd_exec, "exec")
+BERTH_PENDING(cmd_update, "update")
+BERTH_PENDING(cmd_pause, "pause")
+BERTH_PENDING(cmd_resume, "resume")
+BERTH_PENDING(cmd_events, "events")
+BERTH_PENDING(cmd_features, "features")
+
+}  // namespace berth::cli

@@ -1,0 +1,41 @@
+// The container's root filesystem: planned in the parent, set up in the child.
+//
+// This is the seam between the process model (clone, sync, init: runtime/) and the isolation
+// of the filesystem (mounts, devices, masked/readonly paths, sysctl: runtime/linux/).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime::linux_ {
+
+// Everything about the rootfs that can be worked out before clone: absolute rootfs path,
+// parsed mount flags and data for every mounts[] entry, devices to create, propagation.
+// Bad input (unknown mount option, relative destination) fails here, before any process or
+// mount exists.
+struct RootfsPlan;
+struct RootfsPlanDeleter {
+    void operator()(RootfsPlan*) const;
+};
+using RootfsPlanPtr = std::unique_ptr<RootfsPlan, RootfsPlanDeleter>;
+
+Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bundle_dir);
+
+struct RootfsContext {
+    bool no_pivot = false;            // --no-pivot: MS_MOVE + chroot instead of pivot_root
+    int console_slave_fd = -1;        // terminal containers: bind-mounted at /dev/console
+    bool in_user_namespace = false;   // devices are bind-mounted from the host, not mknod-ed
+    bool new_cgroup_namespace = false;
+};
+
+// In the child, in its new mount namespace, after namespaces are joined/created and (with a
+// user namespace) after the uid/gid maps are written: makes mount propagation private,
+// mounts the rootfs and every mounts[] entry in order, creates devices and /dev symlinks,
+// pivots (or chroots) into the rootfs, then applies maskedPaths, readonlyPaths, root.readonly
+// and linux.sysctl. On return the process's "/" is the container root.
+Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& spec, const RootfsContext& ctx);
+
+}  // namespace berth::runtime::linux_
