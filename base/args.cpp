@@ -22,8 +22,7 @@ Args& Args::flag(std::string names, std::string help) {
     return *this;
 }
 
-Args& Args::option(std::string names, std::string value_name, std::string help,
-                   std::string def) {
+Args& Args::option(std::string names, std::string value_name, std::string help, std::string def) {
     specs_.push_back({split_names(names), std::move(value_name), std::move(help), std::move(def)});
     return *this;
 }
@@ -69,16 +68,15 @@ Status Args::parse(const std::vector<std::string>& argv, bool stop_at_positional
                 else if (inline_value == "false" || inline_value == "0")
                     slot.push_back("false");
                 else
-                    return error("invalid boolean value '" + std::string(inline_value) +
-                                 "' for -" + std::string(name));
+                    return error("invalid boolean value '" + std::string(inline_value) + "' for -" +
+                                 std::string(name));
             } else {
                 slot.push_back("true");
             }
         } else if (has_inline) {
             slot.emplace_back(inline_value);
         } else {
-            if (i + 1 >= argv.size())
-                return error("flag needs an argument: -" + std::string(name));
+            if (i + 1 >= argv.size()) return error("flag needs an argument: -" + std::string(name));
             slot.push_back(argv[++i]);
         }
     }
@@ -90,7 +88,9 @@ bool Args::has(std::string_view name) const {
     return s && values_.count(s->names[0]);
 }
 
-bool Args::get_bool(std::string_view name) const { return get(name) == "true"; }
+bool Args::get_bool(std::string_view name) const {
+    return get(name) == "true";
+}
 
 std::string Args::get(std::string_view name) const {
     const Spec* s = find(name);
@@ -116,8 +116,10 @@ std::string Args::help() const {
             left += (s.names[i].size() == 1 ? "-" : "--") + s.names[i];
             if (!s.value_name.empty()) left += " " + s.value_name;
         }
-        if (left.size() < 32) left.resize(32, ' ');
-        else left += "  ";
+        if (left.size() < 32)
+            left.resize(32, ' ');
+        else
+            left += "  ";
         out += left + s.help;
         if (!s.value_name.empty() && !s.def.empty()) out += " (default: \"" + s.def + "\")";
         out += "\n";

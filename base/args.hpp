@@ -12,26 +12,25 @@
 namespace berth {
 
 class Args {
-public:
+  public:
     // names: comma-separated, first is canonical ("bundle,b"). value_name empty = bool flag.
     Args& flag(std::string names, std::string help);
-    Args& option(std::string names, std::string value_name, std::string help,
-                 std::string def = "");
+    Args& option(std::string names, std::string value_name, std::string help, std::string def = "");
 
     // Parses argv[begin..end). With stop_at_positional, the first non-flag argument and
     // everything after it are positionals (exec's command). "--" always ends the flags.
     Status parse(const std::vector<std::string>& argv, bool stop_at_positional = false);
 
-    bool has(std::string_view name) const;                  // given on the command line
-    bool get_bool(std::string_view name) const;             // flag value
-    std::string get(std::string_view name) const;           // last value or default
+    bool has(std::string_view name) const;                          // given on the command line
+    bool get_bool(std::string_view name) const;                     // flag value
+    std::string get(std::string_view name) const;                   // last value or default
     std::vector<std::string> get_all(std::string_view name) const;  // every value in order
     const std::vector<std::string>& positionals() const { return pos_; }
 
     // "  --bundle value, -b value   help" lines for --help output.
     std::string help() const;
 
-private:
+  private:
     struct Spec {
         std::vector<std::string> names;
         std::string value_name;

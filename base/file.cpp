@@ -50,7 +50,8 @@ Status write_all(int fd, std::string_view data) {
 
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
+    std::string tmp =
+        path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!fd) return sys_error("create '" + tmp + "'");
     auto st = write_all(fd.get(), data);
@@ -127,7 +128,9 @@ Status remove_at(int dirfd, const char* name) {
 }
 }  // namespace
 
-Status remove_all(const std::string& path) { return remove_at(AT_FDCWD, path.c_str()); }
+Status remove_all(const std::string& path) {
+    return remove_at(AT_FDCWD, path.c_str());
+}
 
 bool path_exists(const std::string& path) {
     struct stat st;

@@ -36,8 +36,7 @@ Result<std::string> read_link_at(int fd) {
 }
 
 // The portable walk. Returns the final fd opened with `flags`.
-Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode,
-                      unsigned irf) {
+Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode, unsigned irf) {
     // Stack of directories from the root down to the current one; ".." pops it, so ".." can
     // never climb above the root however the tree changes meanwhile.
     std::vector<UniqueFd> stack;
@@ -46,7 +45,8 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
     stack.emplace_back(rootdup);
 
     std::deque<std::string> todo;
-    for (auto& c : path_components(path)) todo.push_back(std::move(c));
+    for (auto& c : path_components(path))
+        todo.push_back(std::move(c));
     int links = 0;
     const bool want_dir_final = (flags & O_DIRECTORY) != 0;
 
@@ -96,11 +96,13 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
                 if (flags & O_PATH) return fd;
                 return Error::sys(ELOOP, "open '" + name + "'");
             }
-            if (++links > kMaxSymlinks) return Error::sys(ELOOP, "resolve '" + std::string(path) + "'");
+            if (++links > kMaxSymlinks)
+                return Error::sys(ELOOP, "resolve '" + std::string(path) + "'");
             auto target = TRY(read_link_at(fd.get()));
             if (!target.empty() && target[0] == '/') stack.resize(1);
             auto comps = path_components(target);
-            for (auto it = comps.rbegin(); it != comps.rend(); ++it) todo.push_front(*it);
+            for (auto it = comps.rbegin(); it != comps.rend(); ++it)
+                todo.push_front(*it);
             if (comps.empty() && last) break;  // link to "/" (or "."): the current dir
             continue;
         }
@@ -137,9 +139,11 @@ std::vector<std::string> path_components(std::string_view path) {
     std::vector<std::string> out;
     size_t i = 0;
     while (i < path.size()) {
-        while (i < path.size() && path[i] == '/') ++i;
+        while (i < path.size() && path[i] == '/')
+            ++i;
         size_t j = i;
-        while (j < path.size() && path[j] != '/') ++j;
+        while (j < path.size() && path[j] != '/')
+            ++j;
         if (j > i) out.emplace_back(path.substr(i, j - i));
         i = j;
     }
@@ -180,8 +184,7 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path, int flags, mod
     return r;
 }
 
-Result<UniqueFd> mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode,
-                                   unsigned irf) {
+Result<UniqueFd> mkdir_all_in_root(int root_fd, std::string_view path, mode_t mode, unsigned irf) {
     auto r = walk(root_fd, path, O_PATH | O_DIRECTORY, mode, irf | kInRootMkdirParents);
     if (!r) return std::move(r).error().with_context("mkdir '" + std::string(path) + "' in root");
     return r;

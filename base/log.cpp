@@ -16,10 +16,14 @@ bool g_debug = false;
 
 const char* level_name(Level l) {
     switch (l) {
-        case Level::debug: return "debug";
-        case Level::info: return "info";
-        case Level::warning: return "warning";
-        case Level::error: return "error";
+        case Level::debug:
+            return "debug";
+        case Level::info:
+            return "info";
+        case Level::warning:
+            return "warning";
+        case Level::error:
+            return "error";
     }
     return "info";
 }
@@ -55,9 +59,15 @@ void set_fd(int fd) {
     g_own = false;
 }
 
-bool debug_enabled() { return g_debug; }
-bool has_file() { return g_own; }
-Format format() { return g_format; }
+bool debug_enabled() {
+    return g_debug;
+}
+bool has_file() {
+    return g_own;
+}
+Format format() {
+    return g_format;
+}
 
 std::string rfc3339_now() {
     struct timespec ts;
@@ -75,11 +85,21 @@ std::string json_escape(std::string_view s) {
     out.reserve(s.size() + 8);
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char b[8];

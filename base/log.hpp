@@ -24,9 +24,15 @@ void write(Level level, std::string_view msg);
 inline void debug(std::string_view m) {
     if (debug_enabled()) write(Level::debug, m);
 }
-inline void info(std::string_view m) { write(Level::info, m); }
-inline void warn(std::string_view m) { write(Level::warning, m); }
-inline void error(std::string_view m) { write(Level::error, m); }
+inline void info(std::string_view m) {
+    write(Level::info, m);
+}
+inline void warn(std::string_view m) {
+    write(Level::warning, m);
+}
+inline void error(std::string_view m) {
+    write(Level::error, m);
+}
 
 // RFC 3339 timestamp with nanoseconds, UTC, as runc's logrus writes it.
 std::string rfc3339_now();

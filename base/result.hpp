@@ -11,7 +11,7 @@ namespace berth {
 // An error: the errno that caused it (0 when not a system error) and a message that reads
 // outermost-first: "create container 'web': mount '/proc': Permission denied".
 class Error {
-public:
+  public:
     Error() = default;
     Error(int code, std::string msg) : code_(code), msg_(std::move(msg)) {}
 
@@ -35,14 +35,14 @@ public:
     // The full line: message plus strerror of the code.
     std::string str() const;
 
-private:
+  private:
     int code_ = 0;
     std::string msg_;
 };
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}
     Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}
 
@@ -61,13 +61,13 @@ public:
         return *this;
     }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error e) : err_(std::move(e)), failed_(true) {}
 
@@ -80,18 +80,24 @@ public:
         return *this;
     }
 
-private:
+  private:
     Error err_;
     bool failed_ = false;
 };
 
 using Status = Result<void>;
 
-inline Status ok() { return {}; }
+inline Status ok() {
+    return {};
+}
 
 // Shorthands for the common failures.
-inline Error sys_error(std::string what) { return Error::sys(errno, std::move(what)); }
-inline Error error(std::string text) { return Error::msg(std::move(text)); }
+inline Error sys_error(std::string what) {
+    return Error::sys(errno, std::move(what));
+}
+inline Error error(std::string text) {
+    return Error::msg(std::move(text));
+}
 
 }  // namespace berth
 
@@ -99,20 +105,20 @@ inline Error error(std::string text) { return Error::msg(std::move(text)); }
 // otherwise yields the value (GNU statement expression; fine for gcc and clang).
 #define BERTH_CONCAT2(a, b) a##b
 #define BERTH_CONCAT(a, b) BERTH_CONCAT2(a, b)
-#define TRY(expr)                                                    \
-    ({                                                               \
-        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                  \
-        if (!BERTH_CONCAT(_r, __LINE__).ok())                        \
-            return std::move(BERTH_CONCAT(_r, __LINE__)).error();    \
+#define TRY(expr)                                                     \
+    ({                                                                \
+        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                   \
+        if (!BERTH_CONCAT(_r, __LINE__).ok())                         \
+            return std::move(BERTH_CONCAT(_r, __LINE__)).error();     \
         ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__))); \
     })
 // TRY_CTX(expr, context): as TRY, adding an outer context to the error.
-#define TRY_CTX(expr, ctx)                                                         \
-    ({                                                                             \
-        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                                \
-        if (!BERTH_CONCAT(_r, __LINE__).ok())                                      \
+#define TRY_CTX(expr, ctx)                                                          \
+    ({                                                                              \
+        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                                 \
+        if (!BERTH_CONCAT(_r, __LINE__).ok())                                       \
             return std::move(BERTH_CONCAT(_r, __LINE__)).error().with_context(ctx); \
-        ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__)));              \
+        ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__)));               \
     })
 
 namespace berth::detail {

@@ -3,9 +3,39 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "base/args.hpp"
+#include "imagetool/cli/commands.hpp"
+
+namespace berth::image::cli {
+void report_error(const std::string& msg) {
+    std::fprintf(stderr, "berth-image: %s\n", msg.c_str());
+}
+}  // namespace berth::image::cli
 
 namespace {
+
+struct Command {
+    const char* name;
+    berth::image::cli::CommandFn fn;
+};
+namespace c = berth::image::cli;
+constexpr Command kCommands[] = {
+    {"pull", c::cmd_pull},     {"images", c::cmd_images}, {"inspect", c::cmd_inspect},
+    {"tag", c::cmd_tag},       {"rm", c::cmd_rm},         {"gc", c::cmd_gc},
+    {"login", c::cmd_login},   {"logout", c::cmd_logout}, {"unpack", c::cmd_unpack},
+    {"import", c::cmd_import}, {"umount", c::cmd_umount},
+};
+
+std::string default_store() {
+    if (geteuid() == 0) return "/var/lib/berth";
+    if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/berth";
+    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/berth";
+    return "/var/lib/berth";
+}
 
 void print_help(const berth::Args& globals) {
     std::printf(
@@ -47,6 +77,13 @@ int main(int argc, char** argv) {
         print_help(g);
         return 0;
     }
-    std::fprintf(stderr, "berth-image: unknown command '%s'\n", g.positionals()[0].c_str());
+    c::GlobalOptions opts;
+    opts.store = g.has("store") ? g.get("store") : default_store();
+    opts.debug = g.get_bool("debug");
+    const std::string& name = g.positionals()[0];
+    std::vector<std::string> rest(g.positionals().begin() + 1, g.positionals().end());
+    for (const auto& cmd : kCommands)
+        if (name == cmd.name) return cmd.fn(opts, rest);
+    c::report_error("unknown command '" + name + "'");
     return 125;
 }

@@ -28,13 +28,13 @@ struct Command {
     berth::cli::CommandFn fn;
 };
 constexpr Command kCommands[] = {
-    {"create", berth::cli::cmd_create}, {"start", berth::cli::cmd_start},
-    {"run", berth::cli::cmd_run},       {"state", berth::cli::cmd_state},
-    {"kill", berth::cli::cmd_kill},     {"delete", berth::cli::cmd_delete},
-    {"list", berth::cli::cmd_list},     {"ps", berth::cli::cmd_ps},
-    {"spec", berth::cli::cmd_spec},     {"exec", berth::cli::cmd_exec},
-    {"update", berth::cli::cmd_update}, {"pause", berth::cli::cmd_pause},
-    {"resume", berth::cli::cmd_resume}, {"events", berth::cli::cmd_events},
+    {"create", berth::cli::cmd_create},     {"start", berth::cli::cmd_start},
+    {"run", berth::cli::cmd_run},           {"state", berth::cli::cmd_state},
+    {"kill", berth::cli::cmd_kill},         {"delete", berth::cli::cmd_delete},
+    {"list", berth::cli::cmd_list},         {"ps", berth::cli::cmd_ps},
+    {"spec", berth::cli::cmd_spec},         {"exec", berth::cli::cmd_exec},
+    {"update", berth::cli::cmd_update},     {"pause", berth::cli::cmd_pause},
+    {"resume", berth::cli::cmd_resume},     {"events", berth::cli::cmd_events},
     {"features", berth::cli::cmd_features},
 };
 
@@ -108,10 +108,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "berth: unknown log-format '%s'\n", opts.log_format.c_str());
         return 1;
     }
-    if (!berth::log::init(opts.log,
-                          opts.log_format == "json" ? berth::log::Format::json
-                                                    : berth::log::Format::text,
-                          opts.debug)) {
+    if (!berth::log::init(
+            opts.log,
+            opts.log_format == "json" ? berth::log::Format::json : berth::log::Format::text,
+            opts.debug)) {
         std::fprintf(stderr, "berth: open log file '%s': %s\n", opts.log.c_str(),
                      std::strerror(errno));
         return 1;

@@ -39,7 +39,8 @@ struct Rlimit {
 };
 
 struct Scheduler {
-    std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE, SCHED_DEADLINE
+    std::string policy;  // SCHED_OTHER, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_ISO, SCHED_IDLE,
+                         // SCHED_DEADLINE
     std::optional<int32_t> nice;
     std::optional<int32_t> priority;
     std::vector<std::string> flags;

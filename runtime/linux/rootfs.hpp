@@ -25,9 +25,9 @@ using RootfsPlanPtr = std::unique_ptr<RootfsPlan, RootfsPlanDeleter>;
 Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bundle_dir);
 
 struct RootfsContext {
-    bool no_pivot = false;            // --no-pivot: MS_MOVE + chroot instead of pivot_root
-    int console_slave_fd = -1;        // terminal containers: bind-mounted at /dev/console
-    bool in_user_namespace = false;   // devices are bind-mounted from the host, not mknod-ed
+    bool no_pivot = false;           // --no-pivot: MS_MOVE + chroot instead of pivot_root
+    int console_slave_fd = -1;       // terminal containers: bind-mounted at /dev/console
+    bool in_user_namespace = false;  // devices are bind-mounted from the host, not mknod-ed
     bool new_cgroup_namespace = false;
 };
 

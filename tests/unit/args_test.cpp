@@ -8,7 +8,9 @@ using namespace berth;
 namespace {
 Args make() {
     Args a;
-    a.option("bundle,b", "DIR", "bundle", ".").flag("detach,d", "detach").option("env,e", "K=V", "env");
+    a.option("bundle,b", "DIR", "bundle", ".")
+        .flag("detach,d", "detach")
+        .option("env,e", "K=V", "env");
     return a;
 }
 }  // namespace

@@ -17,7 +17,7 @@ using namespace berth;
 namespace {
 
 class InRoot : public ::testing::TestWithParam<unsigned> {
-protected:
+  protected:
     void SetUp() override {
         char tmpl[] = "/tmp/berth-inroot-XXXXXX";
         ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -68,7 +68,9 @@ TEST_P(InRoot, LinkToHostPathResolvesInRoot) {
     EXPECT_EQ(read_in_root("hostdir/canary"), "ERR:" + std::to_string(ENOENT));
 }
 
-TEST_P(InRoot, LoopsFail) { EXPECT_EQ(read_in_root("loop1"), "ERR:" + std::to_string(ELOOP)); }
+TEST_P(InRoot, LoopsFail) {
+    EXPECT_EQ(read_in_root("loop1"), "ERR:" + std::to_string(ELOOP));
+}
 
 TEST_P(InRoot, MagicLinksNotFollowed) {
     auto s = read_in_root("magic");
@@ -77,7 +79,8 @@ TEST_P(InRoot, MagicLinksNotFollowed) {
 }
 
 TEST_P(InRoot, CreateThroughSymlinkLandsInside) {
-    auto fd = open_in_root(rootfd_.get(), "/abs/new", O_WRONLY | O_CREAT | O_EXCL, 0600, GetParam());
+    auto fd =
+        open_in_root(rootfd_.get(), "/abs/new", O_WRONLY | O_CREAT | O_EXCL, 0600, GetParam());
     ASSERT_TRUE(fd.ok()) << fd.error().str();
     EXPECT_TRUE(path_exists(root_ + "/etc/new"));
     EXPECT_FALSE(path_exists("/etc/new"));

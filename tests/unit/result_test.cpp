@@ -14,7 +14,9 @@ Result<int> quarter(int v) {
     int h = TRY(half(v));
     return TRY_CTX(half(h), "second half");
 }
-Status fails_sys() { return Error::sys(EACCES, "open 'x'"); }
+Status fails_sys() {
+    return Error::sys(EACCES, "open 'x'");
+}
 Status chain() {
     TRY_CTX(fails_sys(), "create container 'web'");
     return ok();

@@ -1,0 +1,27 @@
+// Commands whose implementation has not landed yet: they fail loudly rather than pretend.
+// Each one moves to its own file (pull.cpp, unpack.cpp, ...) when it is implemented.
+#include "imagetool/cli/commands.hpp"
+
+namespace berth::image::cli {
+namespace {
+int pending(const char* name) {
+    report_error(std::string("command '") + name + "' is not implemented yet");
+    return 125;
+}
+}  // namespace
+
+#define BERTH_PENDING(fn, name) \
+    int fn(const GlobalOptions&, const std::vector<std::string>&) { return pending(name); }
+BERTH_PENDING(cmd_pull, "pull")
+BERTH_PENDING(cmd_images, "images")
+BERTH_PENDING(cmd_inspect, "inspect")
+BERTH_PENDING(cmd_tag, "tag")
+BERTH_PENDING(cmd_rm, "rm")
+BERTH_PENDING(cmd_gc, "gc")
+BERTH_PENDING(cmd_login, "login")
+BERTH_PENDING(cmd_logout, "logout")
+BERTH_PENDING(cmd_unpack, "unpack")
+BERTH_PENDING(cmd_import, "import")
+BERTH_PENDING(cmd_umount, "umount")
+
+}  // namespace berth::image::cli
