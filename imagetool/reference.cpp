@@ -28,7 +28,8 @@ bool valid_path_component(std::string_view s) {
             j = i + 1;
             if (j < s.size() && s[j] == '_') j++;
         } else if (s[i] == '-') {
-            while (j < s.size() && s[j] == '-') j++;
+            while (j < s.size() && s[j] == '-')
+                j++;
         } else {
             return false;
         }
@@ -78,7 +79,8 @@ bool valid_domain(std::string_view d) {
     size_t start = 0;
     for (;;) {
         size_t dot = host.find('.', start);
-        if (!valid_domain_component(host.substr(start, dot == std::string_view::npos ? dot : dot - start)))
+        if (!valid_domain_component(
+                host.substr(start, dot == std::string_view::npos ? dot : dot - start)))
             return false;
         if (dot == std::string_view::npos) break;
         start = dot + 1;
@@ -134,7 +136,8 @@ Result<Reference> Reference::parse(std::string_view text) {
     if (first != std::string_view::npos) {
         std::string_view c = rest.substr(0, first);
         bool has_upper = false;
-        for (char ch : c) has_upper |= std::isupper(static_cast<unsigned char>(ch)) != 0;
+        for (char ch : c)
+            has_upper |= std::isupper(static_cast<unsigned char>(ch)) != 0;
         if (c.find_first_of(".:") != std::string_view::npos || c == "localhost" || has_upper ||
             (!c.empty() && c.front() == '[')) {
             if (!valid_domain(c)) return bad("invalid registry '" + std::string(c) + "'");

@@ -8,7 +8,8 @@
 namespace berth::spec {
 
 Compression layer_compression(std::string_view mt) {
-    if (mt == kMediaTypeOciLayer || mt == kMediaTypeOciLayerNondistributable) return Compression::none;
+    if (mt == kMediaTypeOciLayer || mt == kMediaTypeOciLayerNondistributable)
+        return Compression::none;
     if (mt == kMediaTypeOciLayerGzip || mt == kMediaTypeOciLayerNondistributableGzip ||
         mt == kMediaTypeDockerLayerGzip || mt == kMediaTypeDockerForeignLayerGzip)
         return Compression::gzip;
@@ -37,17 +38,20 @@ Result<Digest> Digest::parse(std::string_view text) {
         return bad("unsupported algorithm (sha256 or sha512)");
     if (hex.size() != want) return bad("wrong length");
     for (char c : hex)
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return bad("not lowercase hex");
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return bad("not lowercase hex");
     return Digest{std::string(alg), std::string(hex)};
 }
 
 const char* media_type_of(ManifestKind k) {
     switch (k) {
-    case ManifestKind::oci_manifest: return kMediaTypeOciManifest;
-    case ManifestKind::oci_index: return kMediaTypeOciIndex;
-    case ManifestKind::docker_manifest: return kMediaTypeDockerManifest;
-    case ManifestKind::docker_list: return kMediaTypeDockerManifestList;
+        case ManifestKind::oci_manifest:
+            return kMediaTypeOciManifest;
+        case ManifestKind::oci_index:
+            return kMediaTypeOciIndex;
+        case ManifestKind::docker_manifest:
+            return kMediaTypeDockerManifest;
+        case ManifestKind::docker_list:
+            return kMediaTypeDockerManifestList;
     }
     return "";
 }
@@ -69,8 +73,10 @@ std::optional<ManifestKind> kind_of(std::string_view mt) {
 std::string_view strip_params(std::string_view ct) {
     size_t semi = ct.find(';');
     if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-    while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
-    while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.remove_prefix(1);
+    while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t'))
+        ct.remove_suffix(1);
+    while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t'))
+        ct.remove_prefix(1);
     return ct;
 }
 
@@ -92,8 +98,9 @@ Result<ManifestKind> classify_manifest(const std::string& text, std::string_view
     bool has_manifest_fields = jsonr::member(j, "config") || jsonr::member(j, "layers");
     bool has_index_fields = jsonr::member(j, "manifests") != nullptr;
     if (has_manifest_fields && has_index_fields)
-        return error("manifest: ambiguous document has both manifest (config/layers) and index "
-                     "(manifests) fields");
+        return error(
+            "manifest: ambiguous document has both manifest (config/layers) and index "
+            "(manifests) fields");
     std::optional<ManifestKind> by_ct = kind_of(ct);
     std::optional<ManifestKind> kind;
     if (!mt.empty()) {
@@ -148,14 +155,16 @@ Result<Platform> parse_platform(std::string_view text) {
     size_t start = 0;
     for (;;) {
         size_t slash = text.find('/', start);
-        parts.emplace_back(text.substr(start, slash == std::string_view::npos ? slash : slash - start));
+        parts.emplace_back(
+            text.substr(start, slash == std::string_view::npos ? slash : slash - start));
         if (slash == std::string_view::npos) break;
         start = slash + 1;
     }
     if (parts.size() < 2 || parts.size() > 3)
         return error("invalid platform '" + std::string(text) + "': expected os/arch[/variant]");
     for (const auto& s : parts) {
-        if (s.empty()) return error("invalid platform '" + std::string(text) + "': empty component");
+        if (s.empty())
+            return error("invalid platform '" + std::string(text) + "': empty component");
         for (char c : s)
             if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
                 return error("invalid platform '" + std::string(text) + "': bad character");
@@ -208,6 +217,44 @@ bool platform_matches(const Platform& want, const Platform& candidate) {
     if (w.architecture != c.architecture) return false;
     if (any_variant && w.architecture != "arm") return true;
     return w.variant == c.variant;
+}
+
+}  // namespace berth::spec
+
+namespace berth::spec {
+
+Result<Descriptor> select_platform_manifest(const Index& index, const Platform& want) {
+    const Descriptor* best = nullptr;
+    const Descriptor* unplatformed = nullptr;
+    size_t n_unplatformed = 0;
+    std::string offered;
+    for (const auto& d : index.manifests) {
+        if (auto it = d.annotations.find(kAnnotationDockerReferenceType);
+            it != d.annotations.end() && it->second == "attestation-manifest")
+            continue;
+        if (d.media_type != kMediaTypeOciManifest && d.media_type != kMediaTypeDockerManifest)
+            continue;
+        if (!d.platform) {
+            unplatformed = &d;
+            n_unplatformed++;
+            continue;
+        }
+        if (d.platform->os == "unknown" || d.platform->architecture == "unknown") continue;
+        if (!offered.empty()) offered += ", ";
+        offered += platform_string(*d.platform);
+        if (!platform_matches(want, *d.platform)) continue;
+        if (!best) best = &d;
+        if (!want.variant.empty() && d.platform->variant == want.variant) {
+            best = &d;
+            break;
+        }
+    }
+    // An index of one manifest without a platform (umoci writes these) means that manifest.
+    if (!best && offered.empty() && n_unplatformed == 1) best = unplatformed;
+    if (!best)
+        return error("no manifest for platform " + platform_string(want) + " (index has " +
+                     (offered.empty() ? std::string("none") : offered) + ")");
+    return *best;
 }
 
 }  // namespace berth::spec

@@ -20,10 +20,8 @@ inline constexpr const char* kMediaTypeOciManifest = "application/vnd.oci.image.
 inline constexpr const char* kMediaTypeOciIndex = "application/vnd.oci.image.index.v1+json";
 inline constexpr const char* kMediaTypeOciConfig = "application/vnd.oci.image.config.v1+json";
 inline constexpr const char* kMediaTypeOciLayer = "application/vnd.oci.image.layer.v1.tar";
-inline constexpr const char* kMediaTypeOciLayerGzip =
-    "application/vnd.oci.image.layer.v1.tar+gzip";
-inline constexpr const char* kMediaTypeOciLayerZstd =
-    "application/vnd.oci.image.layer.v1.tar+zstd";
+inline constexpr const char* kMediaTypeOciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+inline constexpr const char* kMediaTypeOciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 inline constexpr const char* kMediaTypeOciLayerNondistributable =
     "application/vnd.oci.image.layer.nondistributable.v1.tar";
 inline constexpr const char* kMediaTypeOciLayerNondistributableGzip =
@@ -126,8 +124,8 @@ struct ContainerConfig {
     std::map<std::string, std::string> labels;
     std::string stop_signal;
     std::optional<bool> args_escaped;
-    std::optional<std::vector<std::string>> shell;    // Docker extension
-    std::optional<nlohmann::json> healthcheck;        // Docker extension, kept as is
+    std::optional<std::vector<std::string>> shell;     // Docker extension
+    std::optional<nlohmann::json> healthcheck;         // Docker extension, kept as is
     std::optional<std::vector<std::string>> on_build;  // Docker extension
 };
 
@@ -171,8 +169,7 @@ bool is_index_kind(ManifestKind k);
 // mediaType that disagrees with the Content-Type, and documents carrying both manifest
 // fields (config/layers) and index fields (manifests): such a document could be read two
 // ways, which is the confusion CVE-2021-41190 describes.
-Result<ManifestKind> classify_manifest(const std::string& json_text,
-                                       std::string_view content_type);
+Result<ManifestKind> classify_manifest(const std::string& json_text, std::string_view content_type);
 
 // Strict readers. Errors carry the JSON path: "layers[1].digest: invalid digest 'x'".
 Result<Descriptor> parse_descriptor(const std::string& json_text);
@@ -199,5 +196,10 @@ std::string platform_string(const Platform& p);
 Platform host_platform();
 // True when `candidate` (from an index) serves `want`; variant compared after normalisation.
 bool platform_matches(const Platform& want, const Platform& candidate);
+
+// Chooses the manifest for a platform from an index: skips attestation manifests
+// (vnd.docker.reference.type, unknown/unknown), prefers an exact variant match. Errors list
+// the platforms the index offers.
+Result<Descriptor> select_platform_manifest(const Index& index, const Platform& want);
 
 }  // namespace berth::spec

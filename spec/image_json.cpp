@@ -47,8 +47,7 @@ Status str(const json& obj, const char* key, const std::string& path, std::strin
     return ok();
 }
 
-Status i64(const json& obj, const char* key, const std::string& path, int64_t& out,
-           bool required) {
+Status i64(const json& obj, const char* key, const std::string& path, int64_t& out, bool required) {
     const json* v = member(obj, key);
     if (!v) return required ? missing(key_path(path, key)) : ok();
     if (v->is_number_unsigned()) {

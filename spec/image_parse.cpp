@@ -6,10 +6,10 @@
 
 namespace berth::spec {
 
+using jsonr::field_error;
+using jsonr::index_path;
 using jsonr::json;
 using jsonr::key_path;
-using jsonr::index_path;
-using jsonr::field_error;
 
 namespace {
 
@@ -111,8 +111,8 @@ Status fill_manifest(const json& v, Manifest& m) {
     TRY(jsonr::str_map(v, "annotations", "", m.annotations));
     if (m.media_type == kMediaTypeDockerManifest) {
         if (m.config.media_type != kMediaTypeDockerConfig)
-            return field_error("config.mediaType", "'" + m.config.media_type +
-                                                       "' in a Docker schema2 manifest");
+            return field_error("config.mediaType",
+                               "'" + m.config.media_type + "' in a Docker schema2 manifest");
     }
     return ok();
 }
@@ -203,9 +203,8 @@ Status fill_image_config(const json& v, ImageConfig& c) {
 }  // namespace
 
 Result<Descriptor> parse_descriptor(const std::string& text) {
-    return parse_with<Descriptor>(text, "descriptor", [](const json& v, Descriptor& d) {
-        return read_descriptor(v, "", d);
-    });
+    return parse_with<Descriptor>(
+        text, "descriptor", [](const json& v, Descriptor& d) { return read_descriptor(v, "", d); });
 }
 
 Result<Manifest> parse_manifest(const std::string& text) {
@@ -269,7 +268,8 @@ json to_json(const Manifest& m) {
     if (!m.artifact_type.empty()) j["artifactType"] = m.artifact_type;
     j["config"] = to_json(m.config);
     j["layers"] = json::array();
-    for (const auto& l : m.layers) j["layers"].push_back(to_json(l));
+    for (const auto& l : m.layers)
+        j["layers"].push_back(to_json(l));
     if (m.subject) j["subject"] = to_json(*m.subject);
     if (!m.annotations.empty()) j["annotations"] = m.annotations;
     return j;
@@ -281,7 +281,8 @@ json to_json(const Index& x) {
     if (!x.media_type.empty()) j["mediaType"] = x.media_type;
     if (!x.artifact_type.empty()) j["artifactType"] = x.artifact_type;
     j["manifests"] = json::array();
-    for (const auto& d : x.manifests) j["manifests"].push_back(to_json(d));
+    for (const auto& d : x.manifests)
+        j["manifests"].push_back(to_json(d));
     if (x.subject) j["subject"] = to_json(*x.subject);
     if (!x.annotations.empty()) j["annotations"] = x.annotations;
     return j;
@@ -291,7 +292,8 @@ json to_json(const ContainerConfig& c) {
     json j = json::object();
     auto set_of = [](const std::vector<std::string>& keys) {
         json o = json::object();
-        for (const auto& k : keys) o[k] = json::object();
+        for (const auto& k : keys)
+            o[k] = json::object();
         return o;
     };
     if (!c.user.empty()) j["User"] = c.user;
@@ -321,7 +323,8 @@ json to_json(const ImageConfig& c) {
     if (!c.variant.empty()) j["variant"] = c.variant;
     if (c.config) j["config"] = to_json(*c.config);
     json ids = json::array();
-    for (const auto& d : c.rootfs.diff_ids) ids.push_back(d.str());
+    for (const auto& d : c.rootfs.diff_ids)
+        ids.push_back(d.str());
     j["rootfs"] = {{"type", c.rootfs.type}, {"diff_ids", ids}};
     if (!c.history.empty()) {
         json h = json::array();
