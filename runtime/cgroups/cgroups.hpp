@@ -111,8 +111,6 @@ std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>
 // tun) plus allow rules for linux.devices, appended after resources.devices.
 std::vector<spec::DeviceCgroup> container_device_rules(const spec::Linux& linux_);
 
-// Stats in runc's `events --stats` JSON shape (types.go of runc's events).
-nlohmann::json stats_json_skeleton();
 
 class Manager {
   public:
