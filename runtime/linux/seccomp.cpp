@@ -196,6 +196,13 @@ Result<CompiledFilter> compile(const spec::Seccomp& p) {
         const ArchInfo* a = find_arch(p.architectures[i]);
         if (!a) return error(path + ": unknown architecture '" + p.architectures[i] + "'");
         int rc = seccomp_arch_add(ctx.get(), a->token);
+        if (rc == -EDOM) {
+            // One BPF program cannot mix byte orders (libseccomp says EDOM), and no process on
+            // this kernel can use an ABI of the other byte order, so there is nothing to filter.
+            log::debug(path + ": " + p.architectures[i] + " skipped: other byte order than " +
+                       "the host");
+            continue;
+        }
         if (rc < 0 && rc != -EEXIST) return Error::sys(-rc, path + ": add architecture");
     }
 
