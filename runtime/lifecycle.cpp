@@ -188,10 +188,9 @@ Result<int> parse_signal(const std::string& s) {
 
 Result<Created> create_container(const CreateOptions& o) {
     std::string bundle = TRY(absolute_dir(o.bundle.empty() ? "." : o.bundle));
-    std::string config_text = TRY(read_file(bundle + "/config.json", 64 << 20)
-                                      .context("config.json"));
-    spec::Spec spec = TRY(spec::parse_config(config_text).context("config.json"));
-    TRY(spec::validate(spec));
+    std::string config_text = TRY_CTX(read_file(bundle + "/config.json", 64 << 20), "config.json");
+    spec::Spec spec = TRY_CTX(spec::parse_config(config_text), "config.json");
+    TRY_CTX(spec::validate(spec), "config.json");
     const spec::Process* proc = spec.process ? &*spec.process : nullptr;
     if (proc && proc->terminal && !o.foreground && o.console_socket.empty())
         return error("cannot allocate tty if berth will detach without setting console socket");

@@ -161,7 +161,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         ctx.console_slave_fd = pty ? pty->slave.get() : -1;
         ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER);
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
-        CHILD_TRY(setup_rootfs(*plan.rootfs, spec, ctx).context("set up the root filesystem"));
+        auto st = setup_rootfs(*plan.rootfs, spec, ctx);
+        if (!st) child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
     }
     if (pty) {
         CHILD_TRY(attach_terminal(pty->slave.get()));
