@@ -36,9 +36,17 @@ Result<json> parse_text(const std::string& text) {
         // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 2:
         // syntax error ..."; keep the position and the reason, drop the exception id.
         std::string what = e.what();
+        // "last read: '...'" echoes raw input bytes (newlines, invalid UTF-8) into what
+        // becomes a one-line, possibly JSON-encoded log message: drop it.
+        auto lr = what.find("; last read: '");
+        if (lr != std::string::npos) {
+            auto end = what.find("'; expected", lr + 14);
+            what.erase(lr, end == std::string::npos ? std::string::npos : end + 1 - lr);
+        }
         auto at = what.find("parse error at ");
         if (at != std::string::npos)
-            return error("invalid JSON at " + what.substr(at + std::string("parse error at ").size()));
+            return error("invalid JSON at " +
+                         what.substr(at + std::string("parse error at ").size()));
         return error("invalid JSON: " + what);
     } catch (const json::exception& e) {
         return error(std::string("invalid JSON: ") + e.what());
@@ -52,10 +60,14 @@ Error Node::fail(std::string_view what) const {
 
 const char* int_type_name(bool is_signed, size_t bytes) {
     switch (bytes) {
-        case 1: return is_signed ? "int8" : "uint8";
-        case 2: return is_signed ? "int16" : "uint16";
-        case 4: return is_signed ? "int32" : "uint32";
-        default: return is_signed ? "int64" : "uint64";
+        case 1:
+            return is_signed ? "int8" : "uint8";
+        case 2:
+            return is_signed ? "int16" : "uint16";
+        case 4:
+            return is_signed ? "int32" : "uint32";
+        default:
+            return is_signed ? "int64" : "uint64";
     }
 }
 
@@ -95,9 +107,8 @@ Status read_enum(const Node& n, std::string& out, std::span<const std::string_vi
 
 Status read_enum_list(const Node& n, std::vector<std::string>& out,
                       std::span<const std::string_view> allowed, std::string_view what) {
-    return read_array(n, out, [&](const Node& e, std::string& s) {
-        return read_enum(e, s, allowed, what);
-    });
+    return read_array(
+        n, out, [&](const Node& e, std::string& s) { return read_enum(e, s, allowed, what); });
 }
 
 Result<Object> Object::of(const Node& n) {
