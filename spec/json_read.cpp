@@ -15,6 +15,36 @@ bool is_identifier(std::string_view key) {
     });
 }
 
+// nlohmann parses iteratively but copies, converts and dumps recursively: a document nested
+// 200000 deep parses fine and then overflows the stack. Configs are a few levels deep; refuse
+// anything past kMaxDepth before nlohmann sees it.
+constexpr size_t kMaxDepth = 512;
+
+// Where nesting first passes kMaxDepth (byte offset), or npos. Brackets inside strings
+// don't count.
+size_t too_deep_at(const std::string& text) {
+    size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < text.size(); i++) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxDepth) return i;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return std::string::npos;
+}
+
 }  // namespace
 
 std::string member_path(const std::string& base, std::string_view key) {
@@ -30,6 +60,14 @@ std::string element_path(const std::string& base, size_t index) {
 }
 
 Result<json> parse_text(const std::string& text) {
+    if (size_t at = too_deep_at(text); at != std::string::npos) {
+        size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+        size_t nl = text.rfind('\n', at);
+        size_t column = nl == std::string::npos ? at + 1 : at - nl;
+        return error("invalid JSON at line " + std::to_string(line) + ", column " +
+                     std::to_string(column) + ": nested deeper than " + std::to_string(kMaxDepth) +
+                     " levels");
+    }
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {

@@ -92,7 +92,10 @@ Status validate_mounts(const Spec& s) {
     for (size_t i = 0; i < s.mounts.size(); i++) {
         const auto& m = s.mounts[i];
         std::string path = element_path("mounts", i);
-        TRY(need_absolute(member_path(path, "destination"), m.destination));
+        // runtime-spec 1.1+: destination SHOULD be absolute; a relative one is deprecated
+        // but MUST be taken relative to "/" (runc warns and does so). Only empty is wrong.
+        if (m.destination.empty())
+            return fail(member_path(path, "destination"), "must not be empty");
         if (m.uid_mappings.empty() != m.gid_mappings.empty())
             return fail(path, "uidMappings and gidMappings must be given together");
     }
@@ -242,6 +245,11 @@ Status validate_linux(const Spec& s) {
 }
 
 }  // namespace
+
+std::string mount_destination(const Mount& m) {
+    if (absolute(m.destination)) return m.destination;
+    return "/" + m.destination;
+}
 
 Status validate(const Process& p) {
     return validate_process_at(p, "");

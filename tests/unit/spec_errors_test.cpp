@@ -221,3 +221,18 @@ TEST(SpecErrors, QuotedKeysEscape) {
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.error().str(), R"(annotations["a\"b"]: expected string)");
 }
+
+TEST(SpecErrors, NestingLimit) {
+    // Deep nesting parses in nlohmann but overflows the stack when copied or dumped.
+    auto nested = [](size_t depth) {
+        return "{\"ociVersion\":\"1.2.0\",\"x\":" + std::string(depth, '[') + "\"]]]{{{\"" +
+               std::string(depth, ']') + "}";
+    };
+    auto fine = parse_config(nested(500));
+    ASSERT_TRUE(fine.ok()) << fine.error().str();
+    EXPECT_TRUE(fine->extensions.contains("x"));
+    auto deep = parse_config(nested(200000));
+    ASSERT_FALSE(deep.ok());
+    EXPECT_EQ(deep.error().str(),
+              "invalid JSON at line 1, column 538: nested deeper than 512 levels");
+}

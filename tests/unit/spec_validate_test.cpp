@@ -75,9 +75,7 @@ TEST(SpecValidate, Rules) {
              drop_ns(s, "uts");
              s.hostname.clear();
          }},
-        {"mounts[1].destination: must be an absolute path, got 'data'",
-         [](Spec& s) { s.mounts[1].destination = "data"; }},
-        {"mounts[0].destination: must be an absolute path, got ''",
+        {"mounts[0].destination: must not be empty",
          [](Spec& s) { s.mounts[0].destination.clear(); }},
         {"mounts[1]: uidMappings and gidMappings must be given together",
          [](Spec& s) { s.mounts[1].gid_mappings.clear(); }},
@@ -162,6 +160,16 @@ TEST(SpecValidate, JoinedUserNamespaceNeedsNoMappings) {
                   s.linux_->gid_mappings.clear();
               }),
               "ok");
+}
+
+TEST(SpecValidate, RelativeMountDestinationIsUnderRoot) {
+    // Deprecated but valid (runtime-spec 1.1+): taken relative to "/".
+    EXPECT_EQ(validate_error([](Spec& s) { s.mounts[1].destination = "data"; }), "ok");
+    Mount m;
+    m.destination = "data/x";
+    EXPECT_EQ(mount_destination(m), "/data/x");
+    m.destination = "/abs";
+    EXPECT_EQ(mount_destination(m), "/abs");
 }
 
 TEST(SpecValidate, MinimalConfig) {
