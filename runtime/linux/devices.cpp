@@ -84,8 +84,24 @@ Status setup_console(int dev_fd, int slave_fd) {
     UniqueFd file(
         openat(dev_fd, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0));
     if (!file) return sys_error("/dev/console: create mount point");
-    auto tree = TRY_CTX(clone_tree(slave_fd, "", false), "/dev/console: bind pty");
-    return attach_tree(tree.get(), file.get(), "/dev/console");
+    auto tree = clone_tree(slave_fd, "", false);
+    if (!tree && tree.error().code() == EINVAL) {
+        // The pty was opened before this mount namespace was made: its mount belongs to the
+        // parent's namespace and cannot be cloned by fd. Look its path up here instead and
+        // check it is the same inode.
+        char buf[256];
+        std::string link = "/proc/self/fd/" + std::to_string(slave_fd);
+        ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
+        if (n > 0) {
+            tree = clone_tree(AT_FDCWD, std::string(buf, size_t(n)), false);
+            struct stat a, b;
+            if (tree && (fstat(tree->get(), &a) < 0 || fstat(slave_fd, &b) < 0 ||
+                         a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+                return error("/dev/console: pty path does not lead to the pty");
+        }
+    }
+    if (!tree) return std::move(tree).error().with_context("/dev/console: bind pty");
+    return attach_tree(tree->get(), file.get(), "/dev/console");
 }
 
 }  // namespace
