@@ -14,7 +14,6 @@ setup() {
 	mkdir -p "$BUNDLE"
 	make_rootfs "$BUNDLE/rootfs"
 	base_config
-	HOST_MOUNTS_BEFORE=$(wc -l </proc/self/mountinfo)
 }
 
 teardown() {
@@ -80,7 +79,6 @@ mnt_line() {
 	[[ "$output" =~ " /dev/mqueue rw,nosuid,nodev,noexec"[^\ ]*" - mqueue mqueue" ]]
 	# The container root is the bundle's rootfs, pivoted to "/".
 	[[ "$output" =~ "$BUNDLE/rootfs / rw" ]]
-	[ "$(wc -l </proc/self/mountinfo)" -eq "$HOST_MOUNTS_BEFORE" ]
 }
 
 @test "bind mounts: directory and file, ro applied by remount, relative source from the bundle" {
