@@ -51,7 +51,7 @@ RegistryClient::RegistryClient(std::string registry, RegistryOptions opts)
 TlsOptions RegistryClient::tls() const {
     TlsOptions t;
     t.verify = opts_.tls_verify.value_or(true);
-    if (!opts_.cert_dir.empty()) t.cert_dirs = {opts_.cert_dir};
+    t.cert_dir = opts_.cert_dir;
     return t;
 }
 
@@ -70,9 +70,11 @@ Status RegistryClient::ping() {
         scheme_ = "https";
         r = http.request("GET", url("/v2/"), {}, 1u << 20);
         if (!r && may_http) {
+            // Only a registry that answers /v2/ like a registry over plain HTTP counts: a
+            // TLS server's "400 plain HTTP to an HTTPS port" keeps the HTTPS error.
             scheme_ = "http";
             auto plain = http.request("GET", url("/v2/"), {}, 1u << 20);
-            if (plain)
+            if (plain && (plain->status == 200 || plain->status == 401))
                 r = std::move(plain);
             else
                 scheme_ = "https";

@@ -146,11 +146,19 @@ struct HttpClient::Impl {
         if (u.scheme == "https") {
             std::string ca_files, cert, key_file;
             std::vector<std::string> cas;
-            // certs.d/<host:port>/ as podman and docker lay it out; a default port is also
-            // looked up under the bare host name.
-            for (const auto& base : tls.cert_dirs) {
-                for (const std::string& sub : {u.host_port(), u.host}) {
-                    std::string dir = base + "/" + sub;
+            // certs.d/<host:port>/ as podman and docker lay it out.
+            std::vector<std::string> dirs;
+            if (!tls.cert_dir.empty()) {
+                dirs.push_back(tls.cert_dir);
+            } else {
+                for (const auto& base : tls.cert_dirs) {
+                    dirs.push_back(base + "/" + u.host_port());
+                    // A default port is also looked up under the bare host name.
+                    if (u.port == 443) dirs.push_back(base + "/" + u.host);
+                }
+            }
+            {
+                for (const auto& dir : dirs) {
                     for (const auto& f : list_dir(dir)) {
                         if (ends_with(f, ".crt")) cas.push_back(dir + "/" + f);
                         if (ends_with(f, ".cert") && cert.empty()) {
@@ -162,7 +170,6 @@ struct HttpClient::Impl {
                             key_file = dir + "/" + k;
                         }
                     }
-                    if (sub == u.host && u.port != 443) break;
                 }
             }
             auto ssl = cert.empty()

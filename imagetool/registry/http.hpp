@@ -45,6 +45,8 @@ struct TlsOptions {
     bool verify = true;
     // Directories searched for <host:port>/{*.crt, *.cert, *.key}; --cert-dir replaces them.
     std::vector<std::string> cert_dirs = {"/etc/containers/certs.d", "/etc/docker/certs.d"};
+    // --cert-dir: the files are in this directory itself (no <host:port>/ below it).
+    std::string cert_dir;
 };
 
 class HttpClient {
