@@ -12,6 +12,8 @@ import statistics
 import sys
 import time
 import ctypes
+import re
+import signal
 
 DEVNULL = "/dev/null"
 
@@ -49,9 +51,38 @@ def spawn(argv, cwd=None, stdout=DEVNULL, env=None):
     return pid, errpath
 
 
-def reap(pid, errpath, argv):
-    _, status, ru = os.wait4(pid, 0)
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+# A hung tool must fail its benchmark, not hang the run: every wait has a deadline.
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "600"))
+
+
+def reap(pid, errpath, argv, timeout=None):
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout or TIMEOUT)
+    timed_out = False
+    try:
+        _, status, ru = os.wait4(pid, 0)
+    except _Timeout:
+        timed_out = True
+        os.kill(pid, signal.SIGKILL)
+        _, status, ru = os.wait4(pid, 0)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     rc = os.waitstatus_to_exitcode(status)
+    if timed_out:
+        try:
+            os.unlink(errpath)
+        except OSError:
+            pass
+        return 124, ru, f"timed out after {timeout or TIMEOUT:.0f} s (killed)"
     try:
         with open(errpath, errors="replace") as f:
             err = f.read(65536)
@@ -123,7 +154,8 @@ def na_reason(tool, exc):
     text = str(exc)
     err = getattr(exc, "err", "") or text
     if "not implemented" in err:
-        return f"{tool}: not implemented"
+        m = re.search(r"command '([\w-]+)' is not implemented", err)
+        return f"{tool}: not implemented" + (f" (`{m.group(1)}`)" if m else "")
     return f"{tool}: failed ({text[:160]})"
 
 
