@@ -144,6 +144,12 @@ class Table:
                 return key
         return None
 
+    def sorted_rows(self, key):
+        order = ["berth", "berth-image", "berth-image unpack", "crun", "runc", "skopeo",
+                 "skopeo+umoci", "umoci unpack"]
+        rank = lambda tool: order.index(tool) if tool in order else len(order)
+        return sorted(self.rows[key], key=lambda r: rank(r[0]))
+
     def figures_md(self, part):
         out = []
         for key in self.benches:
@@ -152,7 +158,7 @@ class Table:
             out.append(f"\n#### {key[2]}\n")
             out.append("| tool | metric | n | min | median | max | unit |")
             out.append("|---|---|---:|---:|---:|---:|---|")
-            for tool, metric, unit, vals, na in self.rows[key]:
+            for tool, metric, unit, vals, na in self.sorted_rows(key):
                 if na:
                     out.append(f"| {tool} | all | – | n/a | n/a ({na}) | n/a | |")
                 else:
@@ -167,7 +173,7 @@ class Table:
             if key[0] != part:
                 continue
             tools = []
-            for tool, *_ in self.rows[key]:
+            for tool, *_ in self.sorted_rows(key):
                 if tool not in tools:
                     tools.append(tool)
             subjects = [t for t in tools if t in SUBJECTS]
@@ -255,7 +261,7 @@ def terminal(t):
     lines = []
     for key in t.benches:
         lines.append(f"\n{key[0]}: {key[2]}")
-        for tool, metric, unit, vals, na in t.rows[key]:
+        for tool, metric, unit, vals, na in t.sorted_rows(key):
             if na:
                 lines.append(f"  {tool:<28} n/a ({na})")
             else:
