@@ -21,8 +21,10 @@ DEVNULL = "/dev/null"
 class CommandFailed(Exception):
     def __init__(self, argv, rc, err):
         self.argv, self.rc, self.err = argv, rc, err
-        first = next((l for l in err.splitlines() if l.strip()), "")
-        super().__init__(f"{os.path.basename(argv[0])} exited {rc}: {first}")
+        # Tools print progress before the error: the last line is the one that says why.
+        lines = [l.strip() for l in err.splitlines() if l.strip()]
+        last = lines[-1] if lines else "(no message)"
+        super().__init__(f"{os.path.basename(argv[0])} exited {rc}: {last}")
 
 
 def log(msg):
