@@ -47,9 +47,12 @@ def spawn(argv, cwd=None, stdout=DEVNULL, env=None):
     if cwd:
         # posix_spawn has no chdir action before Python 3.13: go through env(1)-free sh.
         argv = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd] + list(argv)
-    pid = os.posix_spawn(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa) \
-        if argv[0].startswith("/") else \
-        os.posix_spawnp(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa)
+    spawner = os.posix_spawn if argv[0].startswith("/") else os.posix_spawnp
+    try:
+        pid = spawner(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa)
+    except OSError as e:
+        # A missing or half-written binary is that tool's failure, not the harness's.
+        raise CommandFailed(argv, 127, f"cannot execute {argv[0]}: {e.strerror}")
     return pid, errpath
 
 

@@ -48,8 +48,9 @@ def machine(args):
             break
     kind = "virtio" if base.startswith("vd") else ("nvme" if base.startswith("nvme") else "block")
     info["root disk"] = f"{dev} ({kind}, {rot}), mounted `{src}`"
-    info["image benchmark filesystems"] = ("fresh 20 GiB ext4 on a loop device backed by a file on the "
-                                           "root disk (mkfs.ext4 -q, default mount options), and tmpfs")
+    if args.image_ran:
+        info["image benchmark filesystems"] = ("fresh 20 GiB ext4 on a loop device backed by a file on the "
+                                               "root disk (mkfs.ext4 -q, default mount options), and tmpfs")
     info["cgroups"] = cgroup_layout()
     for k, path in (("load average at start", args.load_start), ("load average at end", args.load_end)):
         if path and os.path.exists(path):
@@ -327,6 +328,7 @@ def main():
     p.add_argument("--date", required=True)
     p.add_argument("--command", default="bench/run")
     p.add_argument("--elapsed", default="?")
+    p.add_argument("--image-ran", action="store_true")
     args = p.parse_args()
     t = Table(load(args.records))
     print(terminal(t))
