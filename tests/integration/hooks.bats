@@ -26,9 +26,12 @@ hook() { # hook NAME -> JSON for a hook calling hook.sh with NAME
 
 @test "every hook kind runs, in lifecycle order, with state on stdin, args and env" {
 	local k
-	for k in prestart createRuntime createContainer startContainer poststart poststop; do
+	for k in prestart createRuntime createContainer poststart poststop; do
 		update_config ".hooks.$k = [$(hook $k)]"
 	done
+	# startContainer's path resolves in the container: a shell there keeps its stdin.
+	update_config '.hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat >/tmp/start-state; echo $HOOKENV >/tmp/start-env"], "env": ["HOOKENV=startContainer-env"]}]'
+
 	berth create -b "$BUNDLE" h </dev/null >/dev/null 2>&1
 	pid=$(berth state h | jq .pid)
 	run cat "$LOG"
@@ -37,13 +40,15 @@ hook() { # hook NAME -> JSON for a hook calling hook.sh with NAME
 	[ "${lines[2]}" = "createContainer creating $pid h extra ENV=createContainer-env" ]
 	[ "${#lines[@]}" -eq 3 ]
 	berth start h
+	[ "$(jq -r .status "$BUNDLE/rootfs/tmp/start-state")" = created ]
+	[ "$(jq -r .id "$BUNDLE/rootfs/tmp/start-state")" = h ]
+	[ "$(cat "$BUNDLE/rootfs/tmp/start-env")" = startContainer-env ]
 	run cat "$LOG"
-	[ "${lines[3]}" = "startContainer created $pid h extra ENV=startContainer-env" ]
-	[ "${lines[4]}" = "poststart running $pid h extra ENV=poststart-env" ]
+	[ "${lines[3]}" = "poststart running $pid h extra ENV=poststart-env" ]
 	berth delete -f h
 	run cat "$LOG"
-	[ "${lines[5]}" = "poststop stopped 0 h extra ENV=poststop-env" ]
-	[ "${#lines[@]}" -eq 6 ]
+	[ "${lines[4]}" = "poststop stopped 0 h extra ENV=poststop-env" ]
+	[ "${#lines[@]}" -eq 5 ]
 }
 
 @test "createContainer and startContainer run in the container's namespaces" {
