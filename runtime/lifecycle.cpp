@@ -172,7 +172,7 @@ Result<int> parse_signal(const std::string& s) {
     if (s.empty()) return error("invalid signal ''");
     if (std::all_of(s.begin(), s.end(), ::isdigit)) {
         int n = std::atoi(s.c_str());
-        if (n <= 0 || n >= NSIG) return error("invalid signal number " + s);
+        if (n < 0 || n >= NSIG) return error("invalid signal number " + s);
         return n;
     }
     std::string name = s;
@@ -193,6 +193,7 @@ Result<int> parse_signal(const std::string& s) {
 }
 
 Result<Created> create_container(const CreateOptions& o) {
+    TRY(validate_id(o.id));
     std::string bundle = TRY(absolute_dir(o.bundle.empty() ? "." : o.bundle));
     std::string config_text = TRY_CTX(read_file(bundle + "/config.json", 64 << 20), "config.json");
     spec::Spec spec = TRY_CTX(spec::parse_config(config_text), "config.json");
@@ -244,9 +245,14 @@ Result<Created> create_container(const CreateOptions& o) {
     };
     if (auto s = cg.make(); !s) return cleanup(std::move(s).error().with_context("cgroup"));
     cg_made = true;
-    if (spec.linux_ && spec.linux_->resources)
-        if (auto s = cg.apply(*spec.linux_->resources); !s)
+    if (spec.linux_) {
+        // The device rules always go in: the spec's, then linux.devices and runc's defaults
+        // (a new v1 devices cgroup would otherwise inherit whatever its parent allows).
+        spec::Resources res = spec.linux_->resources.value_or(spec::Resources{});
+        res.devices = cgroups::container_device_rules(*spec.linux_);
+        if (auto s = cg.apply(res); !s)
             return cleanup(std::move(s).error().with_context("cgroup"));
+    }
     for (const auto& w : cg.warnings()) log::warn(w);
     if (auto s = write_file_atomic(dir.file("config.json"), config_text, 0600); !s)
         return cleanup(std::move(s).error());

@@ -60,6 +60,7 @@ int cmd_ps(const GlobalOptions& g, const std::vector<std::string>& argv) {
     }
     if (fmt != "table") return fail(error("invalid format option"));
     std::vector<std::string> ps_args(pos.begin() + 1, pos.end());
+    if (!ps_args.empty() && ps_args[0] == "--") ps_args.erase(ps_args.begin());
     if (ps_args.empty()) ps_args = {"-ef"};
     auto out = run_ps(ps_args);
     if (!out) return fail(out.error());
