@@ -18,6 +18,12 @@ inside() {
 
 ns_of() { readlink "/proc/$1/ns/$2"; }
 
+# userns_rootfs UID: the rootfs owned by UID and reachable by it (the test dir is 0700).
+userns_rootfs() {
+	chown -R "$1:$1" "$BUNDLE/rootfs"
+	chmod 755 "$TEST_DIR" "$BUNDLE"
+}
+
 @test "the default spec's namespaces are new; the absent ones are the host's" {
 	update_config '.process.args = ["sleep", "100"]'
 	berth run -d -b "$BUNDLE" d </dev/null >/dev/null 2>&1
@@ -52,8 +58,10 @@ ns_of() { readlink "/proc/$1/ns/$2"; }
 	update_config '.linux.namespaces += [{"type": "user"}]
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	userns_rootfs 100000
 	chown -R 100000:200000 "$BUNDLE/rootfs"
 	inside 'cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user'
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(echo ${lines[0]})" = "0 100000 65536" ]
 	[ "$(echo ${lines[1]})" = "0 200000 65536" ]
@@ -66,7 +74,7 @@ ns_of() { readlink "/proc/$1/ns/$2"; }
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .process.args = ["sleep", "100"]'
-	chown -R 100000:100000 "$BUNDLE/rootfs"
+	userns_rootfs 100000
 	berth run -d -b "$BUNDLE" u </dev/null >/dev/null 2>&1
 	pid=$(berth state u | jq .pid)
 	[ "$(stat -c %u /proc/$pid)" = 100000 ]
@@ -115,7 +123,7 @@ ns_of() { readlink "/proc/$1/ns/$2"; }
 		{\"type\": \"ipc\", \"path\": \"/proc/$pid/ns/ipc\"},
 		{\"type\": \"uts\", \"path\": \"/proc/$pid/ns/uts\"},
 		{\"type\": \"pid\", \"path\": \"/proc/$pid/ns/pid\"}]"
-	inside 'hostname; readlink /proc/self/ns/net /proc/self/ns/ipc; ps -o pid,comm | grep -c sleep'
+	inside 'hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; ps -o pid,comm | grep -c sleep'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = first ]
 	[ "${lines[1]}" = "$(ns_of "$pid" net)" ]
@@ -128,14 +136,15 @@ ns_of() { readlink "/proc/$1/ns/$2"; }
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .process.args = ["sleep", "100"]'
-	chown -R 100000:100000 "$BUNDLE/rootfs"
+	userns_rootfs 100000
 	berth run -d -b "$BUNDLE" owner </dev/null >/dev/null 2>&1
 	pid=$(berth state owner | jq .pid)
-	update_config "del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces = [
+	update_config "del(.linux.uidMappings, .linux.gidMappings, .hostname) | .linux.namespaces = [
 		{\"type\": \"user\", \"path\": \"/proc/$pid/ns/user\"},
 		{\"type\": \"network\", \"path\": \"/proc/$pid/ns/net\"},
-		{\"type\": \"mount\"}, {\"type\": \"pid\"}]"
-	inside 'readlink /proc/self/ns/user /proc/self/ns/net; cat /proc/self/uid_map'
+		{\"type\": \"mount\"}, {\"type\": \"pid\"}, {\"type\": \"ipc\"}]"
+	inside 'readlink /proc/self/ns/user; readlink /proc/self/ns/net; cat /proc/self/uid_map'
+	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "$(ns_of "$pid" user)" ]
 	[ "${lines[1]}" = "$(ns_of "$pid" net)" ]
@@ -143,12 +152,12 @@ ns_of() { readlink "/proc/$1/ns/$2"; }
 }
 
 @test "a bad namespace path or type is a one-line error, nothing left" {
-	update_config '.linux.namespaces += [{"type": "ipc", "path": "/no/such/ns"}]'
+	update_config 'del(.hostname) | .linux.namespaces = [{"type": "mount"}, {"type": "ipc", "path": "/no/such/ns"}]'
 	inside true
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"/no/such/ns"* ]]
-	update_config '.linux.namespaces = [{"type": "mount"}, {"type": "network", "path": "/proc/self/ns/ipc"}]'
+	update_config 'del(.hostname) | .linux.namespaces = [{"type": "mount"}, {"type": "network", "path": "/proc/self/ns/ipc"}]'
 	inside true
 	[ "$status" -ne 0 ]
 	[ -z "$(ls -A "$ROOT")" ]
