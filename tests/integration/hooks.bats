@@ -30,7 +30,7 @@ hook() { # hook NAME -> JSON for a hook calling hook.sh with NAME
 		update_config ".hooks.$k = [$(hook $k)]"
 	done
 	# startContainer's path resolves in the container: a shell there keeps its stdin.
-	update_config '.hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat >/tmp/start-state; echo $HOOKENV >/tmp/start-env"], "env": ["HOOKENV=startContainer-env"]}]'
+	update_config '.root.readonly = false | .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "cat >/tmp/start-state; echo $HOOKENV >/tmp/start-env"], "env": ["HOOKENV=startContainer-env"]}]'
 
 	berth create -b "$BUNDLE" h </dev/null >/dev/null 2>&1
 	pid=$(berth state h | jq .pid)
