@@ -71,11 +71,3 @@ start_recvtty() {
 	[ "$status" -eq 5 ]
 	[[ "$output" == *tty-inside* ]]
 }
-
-@test "foreground run under a real terminal (script)" {
-	command -v script >/dev/null || skip "needs script(1)"
-	update_config '.process.args = ["sh", "-c", "stty size; exit 7"]'
-	run script -qec "stty rows 20 cols 70; $BERTH --root $ROOT run -b $BUNDLE t6" /dev/null
-	[ "$status" -eq 7 ]
-	[[ "$output" == *"20 70"* ]]
-}
