@@ -86,8 +86,7 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
     return d;
 }
 
-Result<ContainerDir> ContainerDir::open(const std::string& root, const std::string& id,
-                                        bool lock) {
+Result<ContainerDir> ContainerDir::open(const std::string& root, const std::string& id, bool lock) {
     if (!validate_id(id)) return error("container does not exist");
     ContainerDir d;
     d.id_ = id;
@@ -103,8 +102,7 @@ Result<ContainerDir> ContainerDir::open(const std::string& root, const std::stri
     // A directory without state.json is a create that has not finished (or was removed
     // while we waited for the lock).
     struct stat sb;
-    if (::stat(d.file("state.json").c_str(), &sb) < 0)
-        return error("container does not exist");
+    if (::stat(d.file("state.json").c_str(), &sb) < 0) return error("container does not exist");
     return d;
 }
 

@@ -160,7 +160,7 @@ Status destroy(ContainerDir& dir, const ContainerState& st) {
     }
     if (auto cfg = saved_config(dir); cfg && cfg->hooks && !cfg->hooks->poststop.empty()) {
         auto s = linux_::run_hooks(cfg->hooks->poststop, "poststop",
-                           state_json(st, RunStatus::stopped, false));
+                                   state_json(st, RunStatus::stopped, false));
         if (!s) log::warn(s.error().str());
     }
     return dir.remove();
@@ -250,10 +250,10 @@ Result<Created> create_container(const CreateOptions& o) {
         // (a new v1 devices cgroup would otherwise inherit whatever its parent allows).
         spec::Resources res = spec.linux_->resources.value_or(spec::Resources{});
         res.devices = cgroups::container_device_rules(*spec.linux_);
-        if (auto s = cg.apply(res); !s)
-            return cleanup(std::move(s).error().with_context("cgroup"));
+        if (auto s = cg.apply(res); !s) return cleanup(std::move(s).error().with_context("cgroup"));
     }
-    for (const auto& w : cg.warnings()) log::warn(w);
+    for (const auto& w : cg.warnings())
+        log::warn(w);
     if (auto s = write_file_atomic(dir.file("config.json"), config_text, 0600); !s)
         return cleanup(std::move(s).error());
     auto listener = listen_start_socket(dir.file("start.sock"));
@@ -293,9 +293,8 @@ Result<Created> create_container(const CreateOptions& o) {
     cb.state_json = [&](pid_t pid, const char* status) {
         ContainerState s = st;
         s.pid = pid;
-        return state_json(s, std::string(status) == "created" ? RunStatus::created
-                                                              : RunStatus::creating,
-                          false);
+        return state_json(
+            s, std::string(status) == "created" ? RunStatus::created : RunStatus::creating, false);
     };
     // CVE-2019-5736 (defence in depth next to the sealed binary): the init, a fork of berth
     // until it execs, is not dumpable, so no process in the container can open its
@@ -414,8 +413,8 @@ Result<int> wait_foreground(pid_t init, UniqueFd console, const sigset_t& sigs) 
                     pid_t w;
                     while ((w = ::waitpid(-1, &status, WNOHANG)) > 0)
                         if (w == init)
-                            exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                                          : 128 + WTERMSIG(status);
+                            exit_code =
+                                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
                 } else if (si.ssi_signo == SIGWINCH) {
                     winsize ws;
                     if (console && ::ioctl(0, TIOCGWINSZ, &ws) == 0)
@@ -460,7 +459,8 @@ Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
     sigfillset(&sigs);
     sigdelset(&sigs, SIGKILL);
     sigdelset(&sigs, SIGSTOP);
-    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&sigs, s);
+    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS})
+        sigdelset(&sigs, s);
     ::sigprocmask(SIG_BLOCK, &sigs, &old);
     CreateOptions fo = o;
     fo.foreground = true;

@@ -69,9 +69,9 @@ namespace {
     ::_exit(1);
 }
 
-#define CHILD_TRY(expr)                                      \
-    do {                                                     \
-        auto _st = (expr);                                   \
+#define CHILD_TRY(expr)                                             \
+    do {                                                            \
+        auto _st = (expr);                                          \
         if (!_st.ok()) child_fail(sync_fd, std::move(_st).error()); \
     } while (0)
 
@@ -113,9 +113,8 @@ void close_inherited_fds(int first_free) {
 }
 
 bool maps_root(const std::vector<spec::IDMapping>& m) {
-    return std::any_of(m.begin(), m.end(), [](const spec::IDMapping& e) {
-        return e.container_id == 0 && e.size > 0;
-    });
+    return std::any_of(m.begin(), m.end(),
+                       [](const spec::IDMapping& e) { return e.container_id == 0 && e.size > 0; });
 }
 
 [[noreturn]] void init_main(ProcessPlan& plan, int sync_fd) {
@@ -143,7 +142,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     std::string create_state = done->payload.substr(0, done->payload.find('\0'));
     std::string start_state = done->payload.substr(done->payload.find('\0') + 1);
 
-    if (spec.hooks) CHILD_TRY(run_hooks(spec.hooks->create_container, "createContainer", create_state));
+    if (spec.hooks)
+        CHILD_TRY(run_hooks(spec.hooks->create_container, "createContainer", create_state));
 
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
         child_fail(sync_fd, sys_error("set hostname '" + spec.hostname + "'"));
@@ -152,8 +152,7 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         child_fail(sync_fd, sys_error("set domainname '" + spec.domainname + "'"));
     if (!plan.no_new_keyring) {
         std::string name = "_ses." + plan.id;
-        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 &&
-            errno != ENOSYS)
+        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS)
             child_fail(sync_fd, sys_error("join session keyring"));
     }
 
@@ -164,7 +163,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER);
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
         auto st = setup_rootfs(*plan.rootfs, spec, ctx);
-        if (!st) child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
+        if (!st)
+            child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
     }
     if (pty) {
         CHILD_TRY(attach_terminal(pty->slave.get()));
@@ -174,7 +174,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     // CVE-2024-21626: from here on no fd of the host survives (not even CLOEXEC ones, which
     // a chdir to /proc/self/fd/N could still use), and the cwd is set inside the container.
     std::vector<int> keep = {0, 1, 2, sync_fd, plan.start_listener.get()};
-    for (int i = 0; i < plan.extra_fds; ++i) keep.push_back(3 + i);
+    for (int i = 0; i < plan.extra_fds; ++i)
+        keep.push_back(3 + i);
     close_fds_except(keep);
     std::string cwd = proc.cwd.empty() ? "/" : proc.cwd;
     // As runc, a missing cwd is made; "/" is the container's root by now, so this cannot
@@ -216,9 +217,11 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     }
 
     std::vector<char*> argv, envp;
-    for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : proc.args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
     // Past this point the init outlives the berth that made it.
@@ -251,7 +254,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
 [[noreturn]] void stage1_main(ProcessPlan& plan, int sync_fd) {
     reset_signals();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    for (int fd : plan.close_in_child) ::close(fd);
+    for (int fd : plan.close_in_child)
+        ::close(fd);
     close_inherited_fds(3 + plan.extra_fds);
     auto go = sync_expect(sync_fd, SyncType::kProceed);
     if (!go) child_fail(sync_fd, std::move(go).error());
@@ -303,9 +307,9 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
         if (errno != EINTR) return sys_error("wait for stage1");
     TRY(sync_expect(fd, SyncType::kRuntimeHooks));
     if (cb.runtime_hooks) TRY(cb.runtime_hooks(init));
-    std::string states = cb.state_json ? cb.state_json(init, "creating") + '\0' +
-                                             cb.state_json(init, "created")
-                                       : std::string(1, '\0');
+    std::string states =
+        cb.state_json ? cb.state_json(init, "creating") + '\0' + cb.state_json(init, "created")
+                      : std::string(1, '\0');
     TRY(sync_send(fd, SyncType::kHooksDone, 0, states));
     for (;;) {
         auto msg = TRY(sync_recv(fd));

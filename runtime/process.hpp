@@ -38,8 +38,8 @@ struct ProcessPlan {
     int extra_fds = 0;             // fds 3..3+extra_fds-1 survive into the container
     bool no_pivot = false;
     bool no_new_keyring = false;
-    UniqueFd console_socket;  // terminal: where init sends the pty master
-    UniqueFd start_listener;  // listening socket at <state>/start.sock
+    UniqueFd console_socket;          // terminal: where init sends the pty master
+    UniqueFd start_listener;          // listening socket at <state>/start.sock
     std::vector<int> close_in_child;  // parent-only fds a fork would otherwise keep (the lock)
 };
 

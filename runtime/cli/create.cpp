@@ -9,12 +9,18 @@ namespace berth::cli {
 
 // Flags create and run share (runc's names).
 void add_create_flags(Args& a) {
-    a.option("bundle,b", "value", "path to the root of the bundle directory, defaults to the current directory")
-        .option("console-socket", "value", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
+    a.option("bundle,b", "value",
+             "path to the root of the bundle directory, defaults to the current directory")
+        .option("console-socket", "value",
+                "path to an AF_UNIX socket which will receive a file descriptor referencing the "
+                "master end of the console's pseudoterminal")
         .option("pid-file", "value", "specify the file to write the process id to")
         .flag("no-pivot", "do not use pivot root to jail process inside rootfs")
         .flag("no-new-keyring", "do not create a new session keyring for the container")
-        .option("preserve-fds", "value", "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)", "0");
+        .option("preserve-fds", "value",
+                "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in "
+                "total)",
+                "0");
 }
 
 Result<runtime::CreateOptions> create_options(const GlobalOptions& g, const Args& a,

@@ -37,7 +37,8 @@ int cmd_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!a.positionals().empty()) return fail(error("\"list\" requires exactly 0 argument(s)"));
     auto views = runtime::list_containers(g.root);
     if (a.get_bool("quiet")) {
-        for (const auto& v : views) std::printf("%s\n", v.state.id.c_str());
+        for (const auto& v : views)
+            std::printf("%s\n", v.state.id.c_str());
         return 0;
     }
     std::string fmt = a.get("format");
@@ -57,7 +58,8 @@ int cmd_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
         return 0;
     }
     if (fmt != "table") return fail(error("invalid format option"));
-    std::vector<std::vector<std::string>> rows{{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
     for (const auto& v : views) {
         bool stopped = v.status == runtime::RunStatus::stopped;
         rows.push_back({v.state.id, std::to_string(stopped ? 0 : v.state.pid),

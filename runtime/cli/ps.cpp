@@ -20,7 +20,8 @@ Result<std::string> run_ps(const std::vector<std::string>& args) {
     if (::pipe2(p, O_CLOEXEC) < 0) return sys_error("pipe");
     UniqueFd rd(p[0]), wr(p[1]);
     std::vector<char*> argv{const_cast<char*>("ps")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) return sys_error("fork");

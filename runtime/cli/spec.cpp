@@ -21,7 +21,8 @@ int cmd_spec(const GlobalOptions&, const std::vector<std::string>& argv) {
     struct stat sb;
     if (!dir.empty() && (::stat(dir.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)))
         return fail(error("bundle '" + dir + "': not a directory"));
-    if (::lstat(path.c_str(), &sb) == 0) return fail(error("File " + path + " exists. Remove it first"));
+    if (::lstat(path.c_str(), &sb) == 0)
+        return fail(error("File " + path + " exists. Remove it first"));
     auto spec = spec::default_spec(a.get_bool("rootless"), ::getuid(), ::getgid());
     if (auto s = write_file_atomic(path, spec::to_string(spec, 2) + "\n", 0644); !s)
         return fail(s.error());

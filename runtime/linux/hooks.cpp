@@ -19,9 +19,11 @@ Status run_one(const spec::Hook& h, const std::string& state) {
     UniqueFd rd(pfd[0]), wr(pfd[1]);
     std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
     std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
+    for (auto& e : h.env)
+        envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) return sys_error("fork");
@@ -65,7 +67,8 @@ Status run_one(const spec::Hook& h, const std::string& state) {
 Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& kind,
                  const std::string& state_json) {
     // The hook must not die of SIGPIPE through us either.
-    struct sigaction old {}, ign {};
+    struct sigaction old {
+    }, ign{};
     ign.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ign, &old);
     Status result;

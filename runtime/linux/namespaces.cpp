@@ -16,7 +16,7 @@ namespace berth::runtime::linux_ {
 
 // setns order: user first (joining it grants the capabilities needed to join the rest when
 // they belong to it); mount late, since joining it changes root and cwd.
-const char* const kNamespaceTypes[8] = {"user", "ipc", "uts", "network",
+const char* const kNamespaceTypes[8] = {"user", "ipc",    "uts",  "network",
                                         "pid",  "cgroup", "time", "mount"};
 
 int namespace_flag(const std::string& type) {
@@ -62,16 +62,17 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
         const auto& ns = nss[i];
         std::string field = "linux.namespaces[" + std::to_string(i) + "]";
         int flag = namespace_flag(ns.type);
-        if (!flag) return error("config.json: " + field + ".type: unknown namespace '" + ns.type + "'");
+        if (!flag)
+            return error("config.json: " + field + ".type: unknown namespace '" + ns.type + "'");
         if (plan.has(flag))
-            return error("config.json: " + field + ".type: namespace '" + ns.type + "' given twice");
+            return error("config.json: " + field + ".type: namespace '" + ns.type +
+                         "' given twice");
         if (ns.path.empty()) {
             plan.unshare_flags |= flag;
             continue;
         }
         UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd)
-            return sys_error("config.json: " + field + ".path: open '" + ns.path + "'");
+        if (!fd) return sys_error("config.json: " + field + ".path: open '" + ns.path + "'");
         // The file must be a namespace of the declared type (setns with the type checks it).
         NamespaceJoin j;
         j.type = ns.type;
@@ -96,7 +97,8 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
         return error("config.json: linux.uidMappings: needs a new user namespace");
     if (plan.is_new(CLONE_NEWUSER) &&
         (spec.linux_->uid_mappings.empty() || spec.linux_->gid_mappings.empty()))
-        return error("config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
+        return error(
+            "config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
     return plan;
 }
 

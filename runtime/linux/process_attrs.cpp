@@ -52,7 +52,8 @@ Result<cpu_set_t> parse_cpu_list(const std::string& list) {
             return bad();
         }
         if (b < a || b >= CPU_SETSIZE) return bad();
-        for (unsigned long c = a; c <= b; ++c) CPU_SET(c, &set);
+        for (unsigned long c = a; c <= b; ++c)
+            CPU_SET(c, &set);
         pos = end + 1;
     }
     return set;
@@ -76,11 +77,13 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
         const auto& s = *p.scheduler;
         SchedAttr at{};
         at.size = sizeof at;
-        static const std::pair<const char*, int> pols[] = {
-            {"SCHED_OTHER", SCHED_OTHER}, {"SCHED_FIFO", SCHED_FIFO},
-            {"SCHED_RR", SCHED_RR},       {"SCHED_BATCH", SCHED_BATCH},
-            {"SCHED_ISO", 4},             {"SCHED_IDLE", SCHED_IDLE},
-            {"SCHED_DEADLINE", SCHED_DEADLINE}};
+        static const std::pair<const char*, int> pols[] = {{"SCHED_OTHER", SCHED_OTHER},
+                                                           {"SCHED_FIFO", SCHED_FIFO},
+                                                           {"SCHED_RR", SCHED_RR},
+                                                           {"SCHED_BATCH", SCHED_BATCH},
+                                                           {"SCHED_ISO", 4},
+                                                           {"SCHED_IDLE", SCHED_IDLE},
+                                                           {"SCHED_DEADLINE", SCHED_DEADLINE}};
         int pol = -1;
         for (auto& [n, v] : pols)
             if (s.policy == n) pol = v;
@@ -101,7 +104,8 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
             for (auto& [n, v] : flags)
                 if (f == n) at.sched_flags |= v, found = true;
             if (!found)
-                return error("config.json: " + field + ".scheduler.flags: unknown flag '" + f + "'");
+                return error("config.json: " + field + ".scheduler.flags: unknown flag '" + f +
+                             "'");
         }
         at.sched_nice = s.nice.value_or(0);
         at.sched_priority = uint32_t(s.priority.value_or(0));

@@ -17,8 +17,7 @@ Status apply_user(const spec::User& u, bool keep_caps) {
     std::vector<gid_t> groups(u.additional_gids.begin(), u.additional_gids.end());
     if (::setgroups(groups.size(), groups.data()) < 0) {
         // In a user namespace with setgroups "deny", an empty list is the only one possible.
-        if (!(errno == EPERM && groups.empty()))
-            return sys_error("setgroups");
+        if (!(errno == EPERM && groups.empty())) return sys_error("setgroups");
     }
     if (::setresgid(u.gid, u.gid, u.gid) < 0) return sys_error("setgid " + std::to_string(u.gid));
     if (::setresuid(u.uid, u.uid, u.uid) < 0) return sys_error("setuid " + std::to_string(u.uid));
@@ -39,7 +38,8 @@ void add_home(std::vector<std::string>& env, uint32_t uid) {
             std::vector<std::string> f;
             std::stringstream ls(line);
             std::string x;
-            while (std::getline(ls, x, ':')) f.push_back(x);
+            while (std::getline(ls, x, ':'))
+                f.push_back(x);
             if (f.size() >= 6 && f[2] == std::to_string(uid)) {
                 if (!f[5].empty()) home = f[5];
                 break;
@@ -57,10 +57,8 @@ Result<std::string> find_executable(const std::string& name, const std::vector<s
     };
     if (name.find('/') != std::string::npos) {
         struct stat sb;
-        if (::stat(name.c_str(), &sb) < 0)
-            return sys_error("exec: \"" + name + "\": stat " + name);
-        if (!executable(name))
-            return Error(EACCES, "exec: \"" + name + "\": permission denied");
+        if (::stat(name.c_str(), &sb) < 0) return sys_error("exec: \"" + name + "\": stat " + name);
+        if (!executable(name)) return Error(EACCES, "exec: \"" + name + "\": permission denied");
         return name;
     }
     std::string path;

@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
         std::printf("size %u %u\n", ws.ws_row, ws.ws_col);
         std::fflush(stdout);
     }
-    if (!input.empty() && write(master, input.data(), input.size()) < 0) std::perror("recvtty: write");
+    if (!input.empty() && write(master, input.data(), input.size()) < 0)
+        std::perror("recvtty: write");
     char buf[4096];
     for (;;) {
         ssize_t n = read(master, buf, sizeof buf);
