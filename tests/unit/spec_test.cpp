@@ -94,7 +94,11 @@ TEST(SpecRoundTrip, CrunSpec) {
         "linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings");
 }
 
-TEST(SpecRoundTrip, ContainerdDefaults) {
+TEST(SpecRoundTrip, ContainerdCtrRun) {
+    // Captured from bundles containerd 1.6 (Debian) wrote for `ctr run`, plain and with
+    // --seccomp, --memory-limit, --cpus and a bind mount.
+    expect_round_trip("containerd-1.6-ctr-run.json", true);
+    expect_round_trip("containerd-1.6-ctr-run-seccomp-resources.json", true);
     expect_round_trip("containerd-1.6-ctr-run-handwritten.json", true);
 }
 
@@ -300,6 +304,16 @@ TEST(SpecProcess, ContainerdExec) {
     auto again = parse_process(to_string(*p));
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(to_json(*again), json::parse(text));
+}
+
+TEST(SpecProcess, ContainerdExecCaptured) {
+    // The --process file containerd 1.6's runc shim wrote for `ctr task exec`.
+    std::string text = fixture("configs/containerd-1.6-exec-process.json");
+    auto p = parse_process(text);
+    ASSERT_TRUE(p.ok()) << p.error().str();
+    EXPECT_EQ(p->args, (std::vector<std::string>{"sh", "-c", "true"}));
+    EXPECT_TRUE(validate(*p).ok());
+    EXPECT_EQ(to_json(*p), json::parse(text));
 }
 
 TEST(SpecProcess, Errors) {
