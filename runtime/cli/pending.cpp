@@ -28,6 +28,5 @@ BERTH_PENDING(cmd_update, "update")
 BERTH_PENDING(cmd_pause, "pause")
 BERTH_PENDING(cmd_resume, "resume")
 BERTH_PENDING(cmd_events, "events")
-BERTH_PENDING(cmd_features, "features")
 
 }  // namespace berth::cli

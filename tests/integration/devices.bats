@@ -16,7 +16,7 @@ setup() {
 	cat >"$BUNDLE/config.json" <<'JSON'
 {
   "ociVersion": "1.2.0",
-  "process": {"terminal": false, "args": ["sh"], "cwd": "/", "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/", "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
   "root": {"path": "rootfs"},
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
