@@ -143,6 +143,12 @@ int main(int argc, char** argv) {
         int r = ::poll(&pfd, 1, argc > 3 ? std::atoi(argv[3]) * 1000 : 10000);
         if (r <= 0) return fail("no OOM event");
         std::printf("oom\n");
+    } else if (cmd == "v2-devices") {
+        // The eBPF filter on the cgroup2 directory, even where v1 devices is mounted (hybrid).
+        if (argc < 4) return fail("missing RESOURCES");
+        auto r = resources(argv[3]);
+        if (!r) return fail(r.error().str());
+        st = v2::devices(m->v2_path(), r->devices);
     } else if (cmd == "kill") {
         st = m->kill_all(argc > 3 ? std::atoi(argv[3]) : SIGKILL);
     } else if (cmd == "destroy") {
