@@ -21,7 +21,9 @@ bool is_redirect(int s) {
 // which the inode comparison detects.
 Result<UniqueFd> open_partial(const std::string& path) {
     for (int i = 0; i < 100; i++) {
-        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+        // O_APPEND: a resumed download continues after the bytes already hashed.
+        UniqueFd fd(
+            ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
         if (!fd) return sys_error("open '" + path + "'");
         while (::flock(fd.get(), LOCK_EX) < 0)
             if (errno != EINTR) return sys_error("lock '" + path + "'");
