@@ -222,6 +222,7 @@ struct Seccomp {
 
 struct IntelRdt {
     std::string clos_id, l3_cache_schema, mem_bw_schema;
+    std::string schemata;  // written as is to resctrl's schemata file (runtime-spec 1.2)
     std::optional<bool> enable_cmt, enable_mbm;
 };
 
@@ -280,9 +281,17 @@ Result<Spec> load_config(const std::string& path);  // errors prefixed "config.j
 // Checks the rules the schema cannot express (absolute mount destinations, namespace
 // types unique, uid mappings with a user namespace, ...). Errors name the field.
 Status validate(const Spec& spec);
+// A mount's destination as an absolute path: runtime-spec 1.1+ deprecates relative
+// destinations but says they are relative to "/" (so "data" is "/data").
+std::string mount_destination(const Mount& m);
+// The process rules alone (exec --process): args non-empty, absolute cwd, rlimits, ranges.
+Status validate(const Process& process);
 // Writes the JSON form (runc's field order where it matters; optional fields omitted).
 nlohmann::json to_json(const Spec& spec);
-std::string to_string(const Spec& spec, int indent = 2);
+// The same in runc's member order (what `berth spec` and the state directory write).
+nlohmann::ordered_json to_ordered_json(const Spec& spec);
+// runc writes config.json with one tab per level: to_string(spec, 1, '\t').
+std::string to_string(const Spec& spec, int indent = 2, char indent_char = ' ');
 // The default config `berth spec` prints (runc spec's defaults); rootless variant adds a
 // user namespace mapping the caller's uid/gid.
 Spec default_spec(bool rootless = false, uint32_t uid = 0, uint32_t gid = 0);
@@ -290,8 +299,14 @@ Spec default_spec(bool rootless = false, uint32_t uid = 0, uint32_t gid = 0);
 // LinuxResources alone (what `update --resources` reads, as containerd sends it).
 Result<Resources> parse_resources(const std::string& json_text);
 nlohmann::json to_json(const Resources& r);
+std::string to_string(const Resources& r, int indent = 2);
 // Process alone (what `exec --process` reads).
 Result<Process> parse_process(const std::string& json_text);
 nlohmann::json to_json(const Process& p);
+std::string to_string(const Process& p, int indent = 2);
+// Already-parsed JSON (a config embedded in another document); same rules and paths.
+Result<Spec> parse_config_json(const nlohmann::json& j);
+Result<Resources> parse_resources_json(const nlohmann::json& j);
+Result<Process> parse_process_json(const nlohmann::json& j);
 
 }  // namespace berth::spec

@@ -10,8 +10,10 @@ int pending(const char* name) {
 }
 }  // namespace
 
-#define BERTH_PENDING(fn, name) \
-    int fn(const GlobalOptions&, const std::vector<std::string>&) { return pending(name); }
+#define BERTH_PENDING(fn, name)                                     \
+    int fn(const GlobalOptions&, const std::vector<std::string>&) { \
+        return pending(name);                                       \
+    }
 BERTH_PENDING(cmd_unpack, "unpack")
 BERTH_PENDING(cmd_import, "import")
 BERTH_PENDING(cmd_umount, "umount")

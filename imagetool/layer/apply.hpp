@@ -1,0 +1,52 @@
+// Applying one layer (a tar stream, possibly compressed) onto a root directory, per image-spec
+// layer.md, without ever touching anything outside that root.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "imagetool/layer/decompress.hpp"
+#include "imagetool/layer/tar_reader.hpp"
+
+namespace berth::image::layer {
+
+enum class WhiteoutMode {
+    remove,   // full unpack: whiteouts delete lower entries from the shared root
+    overlay,  // snapshot layer: whiteouts become overlayfs char 0/0 devices and opaque xattrs
+};
+
+struct ApplyOptions {
+    Limits limits;
+    // Numeric owners from the tar. Off rootless: everything belongs to the caller.
+    bool chown = true;
+    // Character and block devices. Off rootless: they are skipped with a warning.
+    bool mknod = true;
+    WhiteoutMode whiteouts = WhiteoutMode::remove;
+    // "sha256:<hex>" the uncompressed stream must hash to; empty skips the check.
+    std::string expected_diff_id;
+};
+
+// Options for the calling user: chown and mknod only with euid 0.
+ApplyOptions default_apply_options();
+
+struct ApplyResult {
+    std::string diff_id;  // sha256 of the uncompressed stream
+    uint64_t entries = 0;
+    uint64_t bytes = 0;                 // file data written
+    std::vector<std::string> warnings;  // at most 100; the rest are counted
+    uint64_t warnings_dropped = 0;
+};
+
+// Applies the uncompressed tar in `tar` onto `root_fd` (an O_PATH or O_DIRECTORY fd). On
+// error the root may hold part of the layer: the caller removes what it made.
+Result<ApplyResult> apply_tar(int root_fd, Stream& tar, const ApplyOptions& opts);
+
+// Applies a layer blob (fd at offset 0) of the given media type: decompressed as the type
+// says (or as its bytes say, for Docker types), capped at opts.limits.max_expanded.
+Result<ApplyResult> apply_layer(int root_fd, int blob_fd, std::string_view media_type,
+                                const ApplyOptions& opts);
+
+}  // namespace berth::image::layer

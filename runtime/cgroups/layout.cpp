@@ -1,0 +1,226 @@
+// Host cgroup layout detection (v1, v2, hybrid) from mountinfo, and systemd path expansion.
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <sstream>
+
+#include "base/file.hpp"
+#include "runtime/cgroups/cgroups.hpp"
+
+namespace berth::cgroups {
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\') {
+            int v = 0;
+            bool okd = true;
+            for (size_t j = 1; j <= 3; ++j) {
+                if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7') {
+                    okd = false;
+                    break;
+                }
+                v = v * 8 + (s[i + j] - '0');
+            }
+            if (okd) {
+                out.push_back(static_cast<char>(v));
+                i += 3;
+                continue;
+            }
+        }
+        out.push_back(s[i]);
+    }
+    return out;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    std::istringstream in(s);
+    while (std::getline(in, cur, sep))
+        out.push_back(cur);
+    return out;
+}
+
+bool is_v1_controller(const std::string& opt) {
+    static const char* const kKnown[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
+                                         "freezer", "net_cls", "net_prio", "blkio",  "perf_event",
+                                         "hugetlb", "pids",    "rdma",     "misc"};
+    if (opt.rfind("name=", 0) == 0) return true;
+    for (const char* k : kKnown)
+        if (opt == k) return true;
+    return false;
+}
+
+}  // namespace
+
+const char* mode_name(Mode m) {
+    switch (m) {
+        case Mode::v1:
+            return "v1";
+        case Mode::v2:
+            return "v2";
+        case Mode::hybrid:
+            return "hybrid";
+    }
+    return "?";
+}
+
+bool Layout::on_v2(const std::string& controller) const {
+    if (mode == Mode::v2) return true;
+    if (mode == Mode::v1) return false;
+    return !has_v1(controller) && v2_controllers.count(controller) > 0;
+}
+
+Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_controllers) {
+    Layout l;
+    bool unified_at_top = false;
+    std::istringstream in(mountinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::vector<std::string> f;
+        std::istringstream ls(line);
+        std::string w;
+        while (ls >> w)
+            f.push_back(w);
+        size_t dash = 0;
+        for (size_t i = 6; i < f.size(); ++i) {
+            if (f[i] == "-") {
+                dash = i;
+                break;
+            }
+        }
+        if (dash == 0 || dash + 3 > f.size()) continue;
+        const std::string& fstype = f[dash + 1];
+        std::string root = unescape(f[3]);
+        std::string mnt = unescape(f[4]);
+        if (fstype == "cgroup2") {
+            // The first cgroup2 mount wins; /sys/fs/cgroup itself means a unified host.
+            if (l.unified.empty() || mnt == "/sys/fs/cgroup") {
+                l.unified = mnt;
+                l.unified_root = root;
+            }
+            if (mnt == "/sys/fs/cgroup") unified_at_top = true;
+        } else if (fstype == "cgroup") {
+            V1Mount m;
+            m.mountpoint = mnt;
+            m.root = root;
+            for (const auto& opt : split(f[dash + 3], ','))
+                if (is_v1_controller(opt)) m.controllers.push_back(opt);
+            if (m.controllers.empty()) continue;
+            bool seen = false;
+            for (const auto& c : m.controllers)
+                seen = seen || l.v1_by_controller.count(c);
+            if (seen) continue;  // a bind mount of a hierarchy already found
+            for (const auto& c : m.controllers)
+                l.v1_by_controller[c] = l.v1.size();
+            l.v1.push_back(std::move(m));
+        }
+    }
+    for (const auto& c : split(v2_controllers, ' ')) {
+        std::string t = c;
+        while (!t.empty() && (t.back() == '\n' || t.back() == ' '))
+            t.pop_back();
+        if (!t.empty()) l.v2_controllers.insert(t);
+    }
+    bool real_v1 = false;
+    for (const auto& [c, i] : l.v1_by_controller)
+        real_v1 = real_v1 || c.rfind("name=", 0) != 0;
+    if (unified_at_top || (!real_v1 && !l.unified.empty())) {
+        l.mode = Mode::v2;
+        // A named v1 hierarchy (name=systemd) next to a unified host is not ours to manage.
+        l.v1.clear();
+        l.v1_by_controller.clear();
+    } else if (real_v1) {
+        l.mode = l.unified.empty() ? Mode::v1 : Mode::hybrid;
+    } else {
+        return error("no cgroup hierarchy is mounted (neither cgroup nor cgroup2 in mountinfo)");
+    }
+    if (l.mode != Mode::v2) l.v2_controllers.erase("");
+    return l;
+}
+
+Result<Layout> detect() {
+    std::string mi = TRY_CTX(read_file("/proc/self/mountinfo"), "detect cgroup layout");
+    Layout first = TRY(parse_layout(mi, ""));
+    std::string ctl;
+    if (!first.unified.empty()) {
+        // statfs confirms the mount is cgroup2 (mountinfo can be stale inside some sandboxes).
+        struct statfs sfs {};
+        if (::statfs(first.unified.c_str(), &sfs) != 0) return sys_error("statfs " + first.unified);
+        if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+            return error("detect cgroup layout: " + first.unified + " is not a cgroup2 mount");
+        auto c = read_file(first.unified + "/cgroup.controllers");
+        if (c) ctl = c.value();
+    }
+    return parse_layout(mi, ctl);
+}
+
+std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto a = line.find(':');
+        if (a == std::string::npos) continue;
+        auto b = line.find(':', a + 1);
+        if (b == std::string::npos) continue;
+        std::string ctls = line.substr(a + 1, b - a - 1);
+        std::string path = line.substr(b + 1);
+        if (ctls.empty()) {
+            out[""] = path;
+            continue;
+        }
+        for (const auto& c : split(ctls, ','))
+            out[c] = path;
+    }
+    return out;
+}
+
+bool systemd_running() {
+    return ::access("/run/systemd/system", F_OK) == 0 &&
+           ::access("/run/systemd/private", F_OK) == 0;
+}
+
+Result<std::string> systemd_path(const std::string& cgroups_path, const std::string& id) {
+    std::string slice = "system.slice", prefix = "berth", name = id;
+    if (!cgroups_path.empty()) {
+        auto parts = split(cgroups_path, ':');
+        if (cgroups_path.back() == ':') parts.push_back("");
+        if (parts.size() != 3)
+            return error("cgroupsPath '" + cgroups_path +
+                         "': expected \"slice:prefix:name\" with --systemd-cgroup");
+        slice = parts[0].empty() ? "system.slice" : parts[0];
+        prefix = parts[1];
+        name = parts[2];
+    }
+    if (slice.size() < 6 || slice.substr(slice.size() - 6) != ".slice" ||
+        slice.find('/') != std::string::npos)
+        return error("cgroupsPath: invalid slice name '" + slice + "'");
+    if (name.empty() || name.find('/') != std::string::npos)
+        return error("cgroupsPath: invalid unit name '" + name + "'");
+    // systemd nests slices by their dash-separated prefixes: a-b.slice is a.slice/a-b.slice.
+    std::string path;
+    if (slice != "-.slice") {
+        std::string base = slice.substr(0, slice.size() - 6);
+        if (base.empty() || base.front() == '-' || base.back() == '-' ||
+            base.find("--") != std::string::npos)
+            return error("cgroupsPath: invalid slice name '" + slice + "'");
+        std::string acc;
+        for (const auto& comp : split(base, '-')) {
+            acc = acc.empty() ? comp : acc + "-" + comp;
+            path += "/" + acc + ".slice";
+        }
+    }
+    std::string unit = name;
+    if (unit.size() < 6 || unit.substr(unit.size() - 6) != ".slice")
+        unit = (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+    return path + "/" + unit;
+}
+
+}  // namespace berth::cgroups

@@ -1,0 +1,312 @@
+// Manager: where one cgroup lives in every hierarchy, creating it and applying resources.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "runtime/cgroups/cgroups.hpp"
+#include "runtime/cgroups/knob.hpp"
+
+namespace berth::cgroups {
+
+namespace {
+
+// Lexically cleans an absolute path; ".." is refused so a config cannot climb out of the
+// hierarchy (or out of the runtime's own cgroup for relative paths).
+Result<std::string> clean(const std::string& p) {
+    std::string out;
+    std::istringstream in(p);
+    std::string comp;
+    while (std::getline(in, comp, '/')) {
+        if (comp.empty() || comp == ".") continue;
+        if (comp == "..") return error("cgroupsPath '" + p + "': '..' is not allowed");
+        out += "/" + comp;
+    }
+    return out.empty() ? std::string("/") : out;
+}
+
+std::string join(const std::string& a, const std::string& b) {
+    if (b.empty() || b == "/") return a;
+    if (a.empty() || a == "/") return b;
+    return a + b;
+}
+
+// Where `cg` (a path inside the hierarchy) is under a mount whose root is `root`.
+std::string under_mount(const std::string& mnt, const std::string& root, const std::string& cg) {
+    if (root != "/" && (cg == root || cg.rfind(root + "/", 0) == 0))
+        return mnt + (cg == root ? "" : cg.substr(root.size()));
+    return cg == "/" ? mnt : mnt + cg;
+}
+
+}  // namespace
+
+Result<Manager> Manager::create(const std::string& cgroups_path, const std::string& id,
+                                bool systemd) {
+    Layout l = TRY(detect());
+    std::string self = TRY_CTX(read_file("/proc/self/cgroup"), "read own cgroup");
+    return create(l, cgroups_path, id, systemd, parse_proc_cgroup(self));
+}
+
+Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path,
+                                const std::string& id, bool systemd,
+                                const std::map<std::string, std::string>& own) {
+    Manager m;
+    m.mode_ = l.mode;
+    std::string p = cgroups_path;
+    bool relative = false;
+    if (systemd) {
+        std::string expanded = TRY(systemd_path(cgroups_path, id));
+        if (!systemd_running())
+            return error("cgroupsPath '" + cgroups_path +
+                         "': --systemd-cgroup needs a running systemd (none is reachable at "
+                         "/run/systemd/private)");
+        p = expanded;
+    } else if (p.empty()) {
+        if (id.empty()) return error("cgroup: neither cgroupsPath nor container id given");
+        p = "/berth/" + id;
+    } else if (p.front() != '/') {
+        if (p.find(':') != std::string::npos)
+            return error("cgroupsPath '" + p +
+                         "': looks like a systemd \"slice:prefix:name\" path, but "
+                         "--systemd-cgroup was not given");
+        relative = true;
+    }
+    std::string cg = TRY(clean(p));
+    m.cgpath_ = relative ? p : cg;
+    auto own_of = [&](const std::string& key) {
+        auto it = own.find(key);
+        return it == own.end() ? std::string("/") : it->second;
+    };
+    for (const auto& mount : l.v1) {
+        std::string full = relative ? join(own_of(mount.controllers.front()), cg) : cg;
+        std::string dir = under_mount(mount.mountpoint, mount.root, full);
+        for (const auto& c : mount.controllers)
+            m.v1_[c] = dir;
+    }
+    if (!l.unified.empty()) {
+        std::string full = relative ? join(own_of(""), cg) : cg;
+        m.v2_ = under_mount(l.unified, l.unified_root, full);
+        for (const auto& c : l.v2_controllers)
+            if (l.on_v2(c)) m.v2_controllers_.insert(c);
+    }
+    if (m.v1_.empty() && m.v2_.empty()) return error("cgroup: no hierarchy to place '" + p + "'");
+    return m;
+}
+
+std::vector<std::string> Manager::v1_dirs() const {
+    std::vector<std::string> out;
+    for (const auto& [c, d] : v1_) {
+        bool seen = false;
+        for (const auto& o : out)
+            seen = seen || o == d;
+        if (!seen) out.push_back(d);
+    }
+    return out;
+}
+
+std::string Manager::path(const std::string& controller) const {
+    if (controller.empty()) return v2_;
+    if (auto it = v1_.find(controller); it != v1_.end()) return it->second;
+    if (v2_controllers_.count(controller)) return v2_;
+    return "";
+}
+
+namespace {
+// Makes every missing directory from the mount point down, running `fix` on each new one.
+template <typename F>
+Status mkdir_chain(const std::string& dir, F fix) {
+    if (::mkdir(dir.c_str(), 0755) == 0) return fix(dir);
+    if (errno == EEXIST) return ok();
+    if (errno != ENOENT) return sys_error("create cgroup " + dir);
+    auto slash = dir.rfind('/');
+    if (slash == 0 || slash == std::string::npos) return sys_error("create cgroup " + dir);
+    TRY(mkdir_chain(dir.substr(0, slash), fix));
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        return sys_error("create cgroup " + dir);
+    return fix(dir);
+}
+}  // namespace
+
+Status Manager::make() {
+    for (const auto& d : v1_dirs()) {
+        const bool cpuset = path("cpuset") == d;
+        TRY(mkdir_chain(d, [cpuset](const std::string& dir) -> Status {
+            if (!cpuset) return ok();
+            // A new v1 cpuset is empty and cannot take tasks until it inherits cpus and mems.
+            std::string parent = dir.substr(0, dir.rfind('/'));
+            for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
+                auto cur = knob::read(dir, k);
+                if (cur && !cur.value().empty()) continue;
+                std::string v = TRY(knob::read(parent, k));
+                TRY(knob::write(dir, k, v));
+            }
+            return ok();
+        }));
+    }
+    if (!v2_.empty()) {
+        // Controllers must be enabled in every ancestor's subtree_control for the files to
+        // appear here. A level that refuses (processes in an inner node) is left as is and
+        // the knob write later names what is missing.
+        std::string mount = v2_;
+        TRY(mkdir_chain(v2_, [&](const std::string& dir) -> Status {
+            std::string parent = dir.substr(0, dir.rfind('/'));
+            auto avail = knob::read(parent, "cgroup.controllers");
+            if (!avail) return ok();
+            std::istringstream in(avail.value());
+            std::string c;
+            while (in >> c) {
+                if (!v2_controllers_.count(c)) continue;
+                auto st = knob::write(parent, "cgroup.subtree_control", "+" + c);
+                if (!st)
+                    warnings_.push_back("cannot enable " + c + " in " + parent + ": " +
+                                        st.error().str());
+            }
+            return ok();
+        }));
+    }
+    return ok();
+}
+
+Status Manager::apply(const spec::Resources& r) {
+    auto where = [&](const char* ctl, bool needed) -> Result<std::pair<std::string, bool>> {
+        if (auto it = v1_.find(ctl); it != v1_.end()) return std::make_pair(it->second, false);
+        if (v2_controllers_.count(ctl)) return std::make_pair(v2_, true);
+        if (!needed) return std::make_pair(std::string(), false);
+        return error(std::string("linux.resources: the ") + ctl +
+                     " cgroup controller is not available on this host");
+    };
+    if (r.memory) {
+        auto [d, v2] = TRY(where("memory", true));
+        TRY_CTX(v2 ? v2::memory(d, *r.memory, warnings_) : v1::memory(d, *r.memory, warnings_),
+                "linux.resources.memory");
+    }
+    if (r.cpu) {
+        const auto& c = *r.cpu;
+        bool want_cpu = c.shares || c.quota || c.period || c.burst || c.realtime_runtime ||
+                        c.realtime_period || c.idle;
+        if (want_cpu) {
+            auto [d, v2] = TRY(where("cpu", true));
+            TRY_CTX(v2 ? v2::cpu(d, c, warnings_) : v1::cpu(d, c, warnings_),
+                    "linux.resources.cpu");
+        }
+        if (!c.cpus.empty() || !c.mems.empty()) {
+            auto [d, v2] = TRY(where("cpuset", true));
+            TRY_CTX(v2 ? v2::cpuset(d, c) : v1::cpuset(d, c), "linux.resources.cpu");
+        }
+    }
+    if (r.pids && r.pids->limit) {
+        auto [d, v2] = TRY(where("pids", true));
+        TRY_CTX(v2 ? v2::pids(d, *r.pids) : v1::pids(d, *r.pids), "linux.resources.pids");
+    }
+    if (r.block_io) {
+        const auto& b = *r.block_io;
+        bool want = b.weight || b.leaf_weight || !b.weight_device.empty() ||
+                    !b.throttle_read_bps_device.empty() || !b.throttle_write_bps_device.empty() ||
+                    !b.throttle_read_iops_device.empty() || !b.throttle_write_iops_device.empty();
+        if (want) {
+            auto [d, v2] = TRY(where(mode_ == Mode::v2 ? "io" : "blkio", true));
+            TRY_CTX(v2 ? v2::io(d, b) : v1::blkio(d, b), "linux.resources.blockIO");
+        }
+    }
+    if (!r.hugepage_limits.empty()) {
+        auto [d, v2] = TRY(where("hugetlb", true));
+        TRY_CTX(v2 ? v2::hugetlb(d, r.hugepage_limits) : v1::hugetlb(d, r.hugepage_limits),
+                "linux.resources.hugepageLimits");
+    }
+    if (r.network) {
+        if (r.network->class_id) {
+            auto [d, v2] = TRY(where("net_cls", false));
+            if (d.empty() || v2)
+                warnings_.push_back("network.classID ignored: no net_cls v1 controller");
+            else
+                TRY_CTX(v1::net_cls(d, *r.network), "linux.resources.network");
+        }
+        if (!r.network->priorities.empty()) {
+            auto [d, v2] = TRY(where("net_prio", false));
+            if (d.empty() || v2)
+                warnings_.push_back("network.priorities ignored: no net_prio v1 controller");
+            else
+                TRY_CTX(v1::net_prio(d, *r.network), "linux.resources.network");
+        }
+    }
+    if (!r.rdma.empty()) {
+        auto [d, v2] = TRY(where("rdma", true));
+        TRY_CTX(v2 ? v2::rdma(d, r.rdma) : v1::rdma(d, r.rdma), "linux.resources.rdma");
+    }
+    if (!r.devices.empty()) {
+        if (auto it = v1_.find("devices"); it != v1_.end())
+            TRY(v1::devices(it->second, r.devices));
+        else if (mode_ == Mode::v2)
+            TRY(v2::devices(v2_, r.devices));
+        else
+            warnings_.push_back("linux.resources.devices ignored: no devices controller");
+    }
+    if (!r.unified.empty()) {
+        if (v2_.empty())
+            return error("linux.resources.unified: cgroup v2 is not mounted on this host");
+        std::set<std::string> allowed = v2_controllers_;
+        TRY(v2::unified(v2_, r.unified, allowed));
+    }
+    return ok();
+}
+
+Status Manager::add_pid(pid_t pid) {
+    const std::string p = std::to_string(pid);
+    for (const auto& d : v1_dirs())
+        TRY_CTX(knob::write(d, "cgroup.procs", p), "join cgroup");
+    if (!v2_.empty()) TRY_CTX(knob::write(v2_, "cgroup.procs", p), "join cgroup");
+    return ok();
+}
+
+Result<UniqueFd> Manager::v2_dir_fd() const {
+    if (mode_ != Mode::v2) return Error::sys(ENOTSUP, "CLONE_INTO_CGROUP needs a pure v2 host");
+    UniqueFd fd(::open(v2_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) return sys_error("open cgroup " + v2_);
+    return fd;
+}
+
+bool Manager::exists() const {
+    for (const auto& d : v1_dirs())
+        if (path_exists(d)) return true;
+    return !v2_.empty() && path_exists(v2_);
+}
+
+nlohmann::json Manager::to_state() const {
+    nlohmann::json j;
+    j["mode"] = mode_name(mode_);
+    j["path"] = cgpath_;
+    j["v1"] = v1_;
+    j["v2"] = v2_;
+    j["v2_controllers"] = v2_controllers_;
+    return j;
+}
+
+Result<Manager> Manager::from_state(const nlohmann::json& j) {
+    try {
+        Manager m;
+        std::string mode = j.at("mode").get<std::string>();
+        if (mode == "v1")
+            m.mode_ = Mode::v1;
+        else if (mode == "v2")
+            m.mode_ = Mode::v2;
+        else if (mode == "hybrid")
+            m.mode_ = Mode::hybrid;
+        else
+            return error("cgroup state: unknown mode '" + mode + "'");
+        m.cgpath_ = j.at("path").get<std::string>();
+        m.v1_ = j.at("v1").get<std::map<std::string, std::string>>();
+        m.v2_ = j.at("v2").get<std::string>();
+        m.v2_controllers_ = j.at("v2_controllers").get<std::set<std::string>>();
+        for (const auto& [c, d] : m.v1_)
+            if (d.rfind("/sys/fs/cgroup/", 0) != 0 && d.find("..") != std::string::npos)
+                return error("cgroup state: bad path '" + d + "'");
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        return error(std::string("cgroup state: ") + e.what());
+    }
+}
+
+}  // namespace berth::cgroups

@@ -1,0 +1,180 @@
+// berth features: the runtime-spec features document (what this build and kernel support).
+#include <sys/capability.h>
+
+#include <cctype>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/args.hpp"
+#include "runtime/cli/commands.hpp"
+#include "runtime/linux/seccomp.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::cli {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// The mount options berth recognises (runtime-spec features.md's list; mounts[].options).
+// TODO(mounts): derive from runtime/linux/mount_options' table once it exposes one, so this
+// list cannot drift from the parser.
+constexpr const char* kMountOptions[] = {
+    "acl",
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "idmap",
+    "iversion",
+    "lazytime",
+    "loud",
+    "mand",
+    "noacl",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "noiversion",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "nosymfollow",
+    "private",
+    "ratime",
+    "rbind",
+    "rdev",
+    "rdiratime",
+    "relatime",
+    "remount",
+    "rexec",
+    "ridmap",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
+    "ro",
+    "rprivate",
+    "rrelatime",
+    "rro",
+    "rrw",
+    "rshared",
+    "rslave",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "symfollow",
+    "sync",
+    "tmpcopyup",
+    "unbindable",
+};
+
+constexpr const char* kHooks[] = {"prestart",       "createRuntime", "createContainer",
+                                  "startContainer", "poststart",     "poststop"};
+
+constexpr const char* kNamespaces[] = {"cgroup", "ipc",  "mount", "network",
+                                       "pid",    "time", "user",  "uts"};
+
+// The capabilities both libcap and the running kernel know, in number order (runc's order).
+std::vector<std::string> capabilities() {
+    std::vector<std::string> out;
+    unsigned bits = cap_max_bits();
+    for (unsigned i = 0; i < bits; i++) {
+        char* n = cap_to_name(static_cast<cap_value_t>(i));
+        if (!n) continue;
+        std::string name = n;
+        cap_free(n);
+        // libcap spells a capability it has no name for as its number.
+        if (name.rfind("cap_", 0) != 0) continue;
+        for (auto& c : name)
+            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        out.push_back(name);
+    }
+    return out;
+}
+
+ojson document() {
+    ojson j;
+    j["ociVersionMin"] = "1.0.0";
+    j["ociVersionMax"] = spec::kRuntimeSpecVersion;
+    j["hooks"] = kHooks;
+    j["mountOptions"] = kMountOptions;
+
+    ojson linux_;
+    linux_["namespaces"] = kNamespaces;
+    linux_["capabilities"] = capabilities();
+    // v1, v2 and hybrid managers are in runtime/cgroups; there is no systemd (D-Bus) manager.
+    linux_["cgroup"] = {
+        {"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+    const seccomp::Support s = seccomp::probe_support();
+    ojson sc;
+    sc["enabled"] = s.enabled;
+    if (s.enabled) {
+        sc["actions"] = s.actions;
+        sc["operators"] = s.operators;
+        sc["archs"] = s.archs;
+        sc["knownFlags"] = s.known_flags;
+        sc["supportedFlags"] = s.supported_flags;
+    }
+    linux_["seccomp"] = sc;
+    linux_["apparmor"] = {{"enabled", false}};
+    linux_["selinux"] = {{"enabled", false}};
+    linux_["intelRdt"] = {{"enabled", false}};
+    linux_["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
+    j["linux"] = linux_;
+
+    j["annotations"] = {
+        {"io.github.seccomp.libseccomp.version", s.libseccomp_version},
+        {"org.berth.checkpoint.enabled", "false"},
+        {"org.berth.version", BERTH_VERSION},
+    };
+    return j;
+}
+
+}  // namespace
+
+int cmd_features(const GlobalOptions&, const std::vector<std::string>& argv) {
+    Args a;
+    a.flag("help,h", "show help");
+    if (auto st = a.parse(argv); !st) {
+        report_error("features: " + st.error().str());
+        return 1;
+    }
+    if (a.get_bool("help")) {
+        std::printf(
+            "NAME:\n   berth features - show the enabled features\n\n"
+            "USAGE:\n   berth features\n\n"
+            "DESCRIPTION:\n   Prints the runtime-spec features document as JSON: what this build "
+            "of berth\n   recognises and, for seccomp, what this kernel supports.\n\nOPTIONS:\n%s",
+            a.help().c_str());
+        return 0;
+    }
+    if (!a.positionals().empty()) {
+        report_error("features: unexpected argument '" + a.positionals()[0] + "'");
+        return 1;
+    }
+    std::string out = document().dump(4);
+    std::printf("%s\n", out.c_str());
+    return 0;
+}
+
+}  // namespace berth::cli

@@ -1,2 +1,0 @@
-// Keeps libspec non-empty until the readers land.
-namespace berth::spec {}

@@ -1,0 +1,260 @@
+// Layer application done right: whiteout ordering, opaque directories, hardlinks across layers,
+// owners, setuid bits, mtimes, xattrs, compression and DiffIDs.
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "imagetool/layer/sha256.hpp"
+#include "tests/unit/layer_testutil.hpp"
+
+namespace berth::image::layer::testing {
+namespace {
+
+class Apply : public LayerFixture {};
+
+TEST_F(Apply, BasicTree) {
+    auto r = apply(Tar()
+                       .dir("./")
+                       .dir("etc")
+                       .file("etc/hosts", "127.0.0.1 localhost\n")
+                       .symlink("bin", "usr/bin")
+                       .dir("usr")
+                       .dir("usr/bin")
+                       .file("usr/bin/tool", "#!/bin/sh\n", 0755)
+                       .str());
+    ASSERT_TRUE(r) << r.error().str();
+    EXPECT_EQ(content("etc/hosts"), "127.0.0.1 localhost\n");
+    EXPECT_EQ(content("bin/tool"), "#!/bin/sh\n");
+    EXPECT_EQ(lst("usr/bin/tool").st_mode & 07777, 0755u);
+    EXPECT_EQ(r->entries, 7u);
+}
+
+TEST_F(Apply, MissingParentsAreCreated) {
+    ASSERT_TRUE(apply(Tar().file("a/b/c/file", "x").str()));
+    EXPECT_EQ(content("a/b/c/file"), "x");
+    EXPECT_EQ(lst("a/b").st_mode & 07777, 0755u);
+}
+
+TEST_F(Apply, RelativeSymlinkInsideIsFollowedForParents) {
+    ASSERT_TRUE(apply(Tar().dir("usr").dir("usr/lib").symlink("lib", "usr/lib").str()));
+    ASSERT_TRUE(apply(Tar().file("lib/libx.so", "elf").str()));
+    EXPECT_EQ(content("usr/lib/libx.so"), "elf");
+    EXPECT_TRUE(S_ISLNK(lst("lib").st_mode));
+}
+
+TEST_F(Apply, WhiteoutRemovesLowerFileAndTree) {
+    ASSERT_TRUE(apply(Tar().file("a", "1").dir("d").file("d/x", "1").file("d/y", "1").str()));
+    ASSERT_TRUE(apply(Tar().file(".wh.a", "").file("d/.wh.x", "").str()));
+    EXPECT_FALSE(exists("a"));
+    EXPECT_FALSE(exists("d/x"));
+    EXPECT_EQ(content("d/y"), "1");
+    ASSERT_TRUE(apply(Tar().file(".wh.d", "").str()));
+    EXPECT_FALSE(exists("d"));
+}
+
+TEST_F(Apply, WhiteoutAfterSameNameEntryKeepsThisLayers) {
+    // The spec: a whiteout only hides lower layers, wherever it sits in the tar.
+    ASSERT_TRUE(apply(Tar().file("a", "lower").str()));
+    ASSERT_TRUE(apply(Tar().file("a", "upper").file(".wh.a", "").str()));
+    EXPECT_EQ(content("a"), "upper");
+}
+
+TEST_F(Apply, WhiteoutBeforeSameNameEntry) {
+    ASSERT_TRUE(apply(Tar().file("a", "lower").str()));
+    ASSERT_TRUE(apply(Tar().file(".wh.a", "").file("a", "upper").str()));
+    EXPECT_EQ(content("a"), "upper");
+}
+
+TEST_F(Apply, WhiteoutOfDirectoryThisLayerRefills) {
+    ASSERT_TRUE(apply(Tar().dir("d").file("d/old", "1").dir("d/sub").file("d/sub/o", "1").str()));
+    ASSERT_TRUE(apply(Tar()
+                          .dir("d")
+                          .file("d/new", "2")
+                          .dir("d/sub")
+                          .file("d/sub/n", "2")
+                          .file(".wh.d", "")
+                          .str()));
+    EXPECT_FALSE(exists("d/old"));
+    EXPECT_FALSE(exists("d/sub/o"));
+    EXPECT_EQ(content("d/new"), "2");
+    EXPECT_EQ(content("d/sub/n"), "2");
+}
+
+TEST_F(Apply, OpaqueAfterEntries) {
+    ASSERT_TRUE(apply(Tar().dir("d").file("d/x", "1").dir("d/sub").file("d/sub/y", "1").str()));
+    ASSERT_TRUE(apply(Tar().dir("d").file("d/z", "2").file("d/.wh..wh..opq", "").str()));
+    EXPECT_FALSE(exists("d/x"));
+    EXPECT_FALSE(exists("d/sub"));
+    EXPECT_EQ(content("d/z"), "2");
+}
+
+TEST_F(Apply, OpaqueBeforeEntries) {
+    ASSERT_TRUE(apply(Tar().dir("d").file("d/x", "1").str()));
+    ASSERT_TRUE(apply(Tar().file("d/.wh..wh..opq", "").dir("d").file("d/z", "2").str()));
+    EXPECT_FALSE(exists("d/x"));
+    EXPECT_EQ(content("d/z"), "2");
+}
+
+TEST_F(Apply, OpaqueOnMissingDirectoryIsFine) {
+    ASSERT_TRUE(apply(Tar().file("nowhere/.wh..wh..opq", "").file(".wh.ghost", "").str()));
+    EXPECT_FALSE(exists("nowhere"));
+}
+
+TEST_F(Apply, AufsMetadataIgnored) {
+    ASSERT_TRUE(apply(Tar().dir(".wh..wh.plnk").file(".wh..wh.aufs", "").str()));
+    EXPECT_FALSE(exists(".wh..wh.aufs"));
+}
+
+TEST_F(Apply, HardlinksWithinAndAcrossLayers) {
+    ASSERT_TRUE(apply(Tar().file("a", "data").hardlink("b", "a").str()));
+    EXPECT_EQ(lst("a").st_ino, lst("b").st_ino);
+    ASSERT_TRUE(apply(Tar().hardlink("c", "./a").str()));
+    EXPECT_EQ(lst("c").st_ino, lst("a").st_ino);
+    EXPECT_EQ(lst("a").st_nlink, 3u);
+}
+
+TEST_F(Apply, HardlinkReplacesExisting) {
+    ASSERT_TRUE(apply(Tar().file("a", "data").file("b", "old").str()));
+    ASSERT_TRUE(apply(Tar().hardlink("b", "a").str()));
+    EXPECT_EQ(content("b"), "data");
+}
+
+TEST_F(Apply, ModesAndSetuid) {
+    ASSERT_TRUE(
+        apply(Tar().file("suid", "x", 04755).file("sgid", "x", 02711).dir("sticky", 01777).str()));
+    EXPECT_EQ(lst("suid").st_mode & 07777, 04755u);
+    EXPECT_EQ(lst("sgid").st_mode & 07777, 02711u);
+    EXPECT_EQ(lst("sticky").st_mode & 07777, 01777u);
+}
+
+TEST_F(Apply, OwnersChownBeforeChmod) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+    ASSERT_TRUE(apply(Tar()
+                          .file("suid", "x", 04755, 1234, 5678)
+                          .dir("d", 0750, 42, 43)
+                          .symlink("l", "suid")
+                          .str()));
+    EXPECT_EQ(lst("suid").st_uid, 1234u);
+    EXPECT_EQ(lst("suid").st_gid, 5678u);
+    // chown after chmod would have cleared the setuid bit.
+    EXPECT_EQ(lst("suid").st_mode & 07777, 04755u);
+    EXPECT_EQ(lst("d").st_uid, 42u);
+}
+
+TEST_F(Apply, NoChownKeepsCaller) {
+    opts_.chown = false;
+    ASSERT_TRUE(apply(Tar().file("f", "x", 0644, 1234, 5678).str()));
+    EXPECT_EQ(lst("f").st_uid, geteuid());
+}
+
+TEST_F(Apply, MtimesDirectoriesLast) {
+    ASSERT_TRUE(apply(Tar()
+                          .dir("d", 0755, 0, 0, 1234567890)
+                          .file("d/f", "x", 0644, 0, 0, 1111111111)
+                          .file("d/g", "x", 0644, 0, 0, 1222222222)
+                          .symlink("d/l", "f")
+                          .str()));
+    EXPECT_EQ(lst("d").st_mtim.tv_sec, 1234567890);
+    EXPECT_EQ(lst("d/f").st_mtim.tv_sec, 1111111111);
+    EXPECT_EQ(lst("d/g").st_mtim.tv_sec, 1222222222);
+    EXPECT_EQ(lst("d/l").st_mtim.tv_sec, 1000000000);
+}
+
+TEST_F(Apply, UserXattrs) {
+    std::string probe = top_ + "/xattr-probe";
+    ASSERT_TRUE(write_file_atomic(probe, "").ok());
+    if (setxattr(probe.c_str(), "user.probe", "1", 1, 0) < 0) {
+        unlink(probe.c_str());
+        GTEST_SKIP() << "filesystem has no user xattrs";
+    }
+    unlink(probe.c_str());
+    ASSERT_TRUE(apply(Tar().file("f", "x", 0644, 0, 0, 1, {{"user.mime", "text/plain"}}).str()));
+    char buf[64] = {};
+    ASSERT_EQ(getxattr(in_root("f").c_str(), "user.mime", buf, sizeof buf), 10);
+    EXPECT_STREQ(buf, "text/plain");
+}
+
+TEST_F(Apply, SecurityCapabilitySurvivesChown) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    // VFS_CAP_REVISION_2 with cap_net_bind_service (bit 10) permitted and effective.
+    std::string cap(
+        "\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
+    ASSERT_TRUE(
+        apply(Tar().file("ping", "x", 0755, 0, 0, 1, {{"security.capability", cap}}).str()));
+    char buf[64];
+    ssize_t n = getxattr(in_root("ping").c_str(), "security.capability", buf, sizeof buf);
+    ASSERT_EQ(n, 20);
+    EXPECT_EQ(std::string(buf, 20), cap);
+}
+
+TEST_F(Apply, FifoAndDevices) {
+    ASSERT_TRUE(apply(Tar().node("fifo", AE_IFIFO, 0, 0).str()));
+    EXPECT_TRUE(S_ISFIFO(lst("fifo").st_mode));
+    if (geteuid() != 0) return;
+    auto r = apply(Tar().node("null", AE_IFCHR, 1, 3).str());
+    ASSERT_TRUE(r) << r.error().str();
+    if (r->warnings.empty()) {
+        EXPECT_TRUE(S_ISCHR(lst("null").st_mode));
+        EXPECT_EQ(lst("null").st_rdev, makedev(1, 3));
+    }
+}
+
+TEST_F(Apply, DiffIdIsSha256OfTheTar) {
+    std::string tar = Tar().file("f", "hello").str();
+    opts_.expected_diff_id = sha256_digest(tar);
+    auto r = apply_typed(gzip(tar), "application/vnd.oci.image.layer.v1.tar+gzip");
+    ASSERT_TRUE(r) << r.error().str();
+    EXPECT_EQ(r->diff_id, sha256_digest(tar));
+}
+
+TEST_F(Apply, CompressionByMediaTypeAndSniffing) {
+    std::string tar = Tar().file("f", "hello").str();
+    ASSERT_TRUE(apply_typed(tar, "application/vnd.oci.image.layer.v1.tar"));
+    ASSERT_TRUE(apply_typed(zstd(tar), "application/vnd.oci.image.layer.v1.tar+zstd"));
+    // Docker's type, but the bytes are zstd, then plain tar.
+    ASSERT_TRUE(apply_typed(zstd(tar), "application/vnd.docker.image.rootfs.diff.tar.gzip"));
+    ASSERT_TRUE(apply_typed(tar, "application/vnd.docker.image.rootfs.diff.tar.gzip"));
+    ASSERT_TRUE(apply_typed(gzip(tar), "application/vnd.docker.image.rootfs.diff.tar.gzip"));
+    EXPECT_EQ(content("f"), "hello");
+}
+
+TEST_F(Apply, MultiMemberGzip) {
+    std::string tar = Tar().file("f", std::string(300000, 'q')).str();
+    std::string gz = gzip(tar.substr(0, 100000)) + gzip(tar.substr(100000));
+    auto r = apply_typed(gz, "application/vnd.oci.image.layer.v1.tar+gzip");
+    ASSERT_TRUE(r) << r.error().str();
+    EXPECT_EQ(content("f"), std::string(300000, 'q'));
+}
+
+TEST_F(Apply, RootEntrySetsRootMode) {
+    ASSERT_TRUE(apply(Tar().dir("./", 0700).str()));
+    struct stat st;
+    ASSERT_EQ(stat(root_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+TEST_F(Apply, OverlayModeWhiteouts) {
+    if (geteuid() != 0) GTEST_SKIP() << "overlay whiteouts need mknod and trusted xattrs";
+    opts_.whiteouts = WhiteoutMode::overlay;
+    auto r = apply(Tar()
+                       .dir("d")
+                       .file("d/.wh..wh..opq", "")
+                       .file(".wh.gone", "")
+                       .file("keep", "k")
+                       .file(".wh.keep", "")
+                       .str());
+    ASSERT_TRUE(r) << r.error().str();
+    struct stat st = lst("gone");
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+    EXPECT_EQ(st.st_rdev, makedev(0, 0));
+    EXPECT_EQ(content("keep"), "k");
+    char v[4] = {};
+    EXPECT_EQ(getxattr(in_root("d").c_str(), "trusted.overlay.opaque", v, sizeof v), 1);
+}
+
+TEST_F(Apply, SparseAndEmptyFiles) {
+    ASSERT_TRUE(apply(Tar().file("empty", "").str()));
+    EXPECT_EQ(lst("empty").st_size, 0);
+}
+
+}  // namespace
+}  // namespace berth::image::layer::testing
