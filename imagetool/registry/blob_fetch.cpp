@@ -66,7 +66,22 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
     }
     if (progress) progress(have);
 
+    // httplib hands the body over in 4 KiB pieces: batch them into fewer, larger writes.
+    // Bytes in `pending` are already hashed and counted in `have`; flush() runs before any
+    // Range is computed from `have`, so the file and the hash never disagree.
+    constexpr size_t kWriteBuffer = 1u << 20;
+    std::string pending;
+    pending.reserve(kWriteBuffer + (64u << 10));
+    auto flush = [&]() -> Status {
+        if (pending.empty()) return ok();
+        auto st = write_all(fd.get(), pending);
+        pending.clear();
+        if (!st) return Error::msg("write '" + partial + "': " + st.error().str());
+        if (progress) progress(have);
+        return ok();
+    };
     auto reset = [&]() -> Status {
+        pending.clear();
         if (::ftruncate(fd.get(), 0) < 0) return sys_error("truncate '" + partial + "'");
         hasher = Hasher(d.digest.algorithm);
         have = 0;
@@ -113,16 +128,22 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
                         failed = true;
                         return false;
                     }
-                    if (auto st = write_all(fd.get(), std::string_view(data, n)); !st) {
-                        fatal = Error::msg(st.error().str());
-                        failed = true;
-                        return false;
-                    }
+                    pending.append(data, n);
                     hasher.update(data, n);
                     have += int64_t(n);
-                    if (progress) progress(have);
+                    if (pending.size() >= kWriteBuffer) {
+                        if (auto st = flush(); !st) {
+                            fatal = st.error();
+                            failed = true;
+                            return false;
+                        }
+                    }
                     return true;
                 });
+            if (auto st = flush(); !st && !failed) {
+                fatal = st.error();
+                failed = true;
+            }
             if (failed) return fatal;
             if (bad_range) {
                 TRY(reset());
