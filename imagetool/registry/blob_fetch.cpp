@@ -70,6 +70,8 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
     // Bytes in `pending` are already hashed and counted in `have`; flush() runs before any
     // Range is computed from `have`, so the file and the hash never disagree.
     constexpr size_t kWriteBuffer = 1u << 20;
+    constexpr size_t kWriteback = 8u << 20;
+    int64_t synced = have;
     std::string pending;
     pending.reserve(kWriteBuffer + (64u << 10));
     auto flush = [&]() -> Status {
@@ -77,11 +79,18 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
         auto st = write_all(fd.get(), pending);
         pending.clear();
         if (!st) return Error::msg("write '" + partial + "': " + st.error().str());
+        // Start writeback as the file grows so that the fsync before the rename into blobs/
+        // finds little left to write (asynchronous; errors surface at that fsync).
+        if (have - synced >= int64_t(kWriteback)) {
+            (void)::sync_file_range(fd.get(), synced, have - synced, SYNC_FILE_RANGE_WRITE);
+            synced = have;
+        }
         if (progress) progress(have);
         return ok();
     };
     auto reset = [&]() -> Status {
         pending.clear();
+        synced = 0;
         if (::ftruncate(fd.get(), 0) < 0) return sys_error("truncate '" + partial + "'");
         hasher = Hasher(d.digest.algorithm);
         have = 0;
