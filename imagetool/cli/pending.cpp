@@ -22,8 +22,5 @@ BERTH_PENDING(cmd_rm, "rm")
 BERTH_PENDING(cmd_gc, "gc")
 BERTH_PENDING(cmd_login, "login")
 BERTH_PENDING(cmd_logout, "logout")
-BERTH_PENDING(cmd_unpack, "unpack")
-BERTH_PENDING(cmd_import, "import")
-BERTH_PENDING(cmd_umount, "umount")
 
 }  // namespace berth::image::cli
