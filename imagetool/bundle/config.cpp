@@ -74,10 +74,11 @@ Result<spec::Spec> make_config(const spec::ImageConfig& image, int rootfs_fd,
         cmd.clear();
     }
     if (!opts.args.empty()) cmd = opts.args;
-    p.args = entry;
-    p.args.insert(p.args.end(), cmd.begin(), cmd.end());
-    if (p.args.empty())
-        return error("the image has no Entrypoint or Cmd: give a command after '--'");
+    // Neither Entrypoint nor Cmd: `berth spec`'s default ("sh") stays, as umoci leaves it.
+    if (!entry.empty() || !cmd.empty()) {
+        p.args = entry;
+        p.args.insert(p.args.end(), cmd.begin(), cmd.end());
+    }
 
     p.cwd = cc.working_dir.empty() ? "/" : cc.working_dir;
     if (p.cwd[0] != '/') return error("image WorkingDir '" + cc.working_dir + "' is not absolute");
