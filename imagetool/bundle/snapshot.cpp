@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "base/in_root.hpp"
+#include "imagetool/layer/path.hpp"
 #include "imagetool/layer/sha256.hpp"
 
 namespace berth::image::bundle {
@@ -64,18 +67,23 @@ std::vector<std::string> chains_of(const Image& image) {
     return out;
 }
 
-Status extract_layer(const Store& store, const spec::Descriptor& desc, const std::string& diff_id,
-                     const std::string& cache, const std::string& hex,
-                     const layer::ApplyOptions& base) {
-    std::string final_dir = cache + "/" + hex;
-    if (path_exists(final_dir + "/fs")) return ok();
-    std::string tmp =
+struct Extracted {
+    std::string tmp;  // empty when the layer was cached already
+    std::vector<std::pair<std::string, std::string>> deferred_links;
+};
+
+Result<Extracted> extract_layer(const Store& store, const spec::Descriptor& desc,
+                                const std::string& diff_id, const std::string& cache,
+                                const std::string& hex, const layer::ApplyOptions& base) {
+    Extracted out;
+    if (path_exists(cache + "/" + hex + "/fs")) return out;
+    out.tmp =
         cache + "/.tmp-" + hex + "-" + std::to_string(getpid()) + "-" + std::to_string(gettid());
-    (void)remove_all(tmp);
-    TRY(mkdir_p(tmp + "/fs", 0755));
-    TRY(mkdir_p(tmp + "/refs", 0700));
+    (void)remove_all(out.tmp);
+    TRY(mkdir_p(out.tmp + "/fs", 0755));
+    TRY(mkdir_p(out.tmp + "/refs", 0700));
     auto st = [&]() -> Status {
-        UniqueFd root(open((tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd root(open((out.tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) return sys_error("open layer directory");
         BlobStream blob(TRY(store.open_blob(desc)));
         auto stream = TRY(layer::open_layer_stream(
@@ -84,15 +92,64 @@ Status extract_layer(const Store& store, const spec::Descriptor& desc, const std
         layer::ApplyOptions o = base;
         o.whiteouts = layer::WhiteoutMode::overlay;
         o.expected_diff_id = diff_id;
-        TRY(layer::apply_tar(root.get(), *stream, o));
+        auto r = TRY(layer::apply_tar(root.get(), *stream, o));
+        out.deferred_links = std::move(r.deferred_links);
         return ok();
     }();
-    if (st && rename(tmp.c_str(), final_dir.c_str()) < 0) {
-        // Another unpack finished the same layer first: theirs is as good as ours.
-        if (errno != EEXIST && errno != ENOTEMPTY) st = sys_error("rename layer into the cache");
+    if (!st) {
+        (void)remove_all(out.tmp);
+        return std::move(st).error().with_context("layer " + desc.digest.str());
     }
-    (void)remove_all(tmp);
-    if (!st) return std::move(st).error().with_context("layer " + desc.digest.str());
+    return out;
+}
+
+// True when `path` is hidden in layer dir `fs` by a whiteout or an opaque directory on the way.
+bool hidden_below(int fs, const std::string& path) {
+    std::string cur;
+    auto comps = path_components(path);
+    for (size_t i = 0; i < comps.size(); ++i) {
+        cur += (cur.empty() ? "" : "/") + comps[i];
+        struct stat st;
+        if (fstatat(fs, cur.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return false;
+        if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return true;
+        if (i + 1 < comps.size() && S_ISDIR(st.st_mode)) {
+            std::string p = "/proc/self/fd/" + std::to_string(fs) + "/" + cur;
+            char v;
+            if (lgetxattr(p.c_str(), "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') return true;
+        }
+    }
+    return false;
+}
+
+// Links a layer's deferred hardlinks to their targets in the nearest lower layer that has
+// them: the cache lives on one filesystem, so the link is a real one, as in a full unpack.
+Status link_deferred(const std::vector<std::string>& dirs, size_t i,
+                     const std::vector<std::pair<std::string, std::string>>& links) {
+    UniqueFd top(open((dirs[i] + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!top) return sys_error("open layer");
+    for (const auto& [path, target] : links) {
+        bool done = false;
+        for (size_t j = i; j-- > 0 && !done;) {
+            UniqueFd fs(open((dirs[j] + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!fs) return sys_error("open layer");
+            auto tp = layer::resolve_entry_parent(fs.get(), target, false);
+            struct stat st;
+            if (tp && fstatat(tp->dir.get(), tp->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                !(S_ISCHR(st.st_mode) && st.st_rdev == 0)) {
+                if (S_ISDIR(st.st_mode))
+                    return error("layer entry '" + path + "': hardlink target is a directory");
+                auto pn = TRY(layer::resolve_entry_parent(top.get(), path, true));
+                if (linkat(tp->dir.get(), tp->name.c_str(), pn.dir.get(), pn.name.c_str(), 0) < 0)
+                    return sys_error("layer entry '" + path + "': link to '" + target + "'");
+                done = true;
+                break;
+            }
+            if (hidden_below(fs.get(), target)) break;
+        }
+        if (!done)
+            return error("layer entry '" + path + "': hardlink target '" + target +
+                         "' is in no lower layer");
+    }
     return ok();
 }
 
@@ -111,6 +168,7 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
     std::string cache = layer_cache_dir(store.dir());
     TRY(mkdir_p(cache, 0700));
     auto chains = chains_of(image);
+    std::vector<Extracted> done(layers.size());
     std::atomic<size_t> next{0};
     std::mutex mu;
     std::optional<Error> first;
@@ -118,11 +176,13 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
         for (;;) {
             size_t i = next++;
             if (i >= layers.size()) return;
-            auto st = extract_layer(store, layers[i], image.config.rootfs.diff_ids[i].str(), cache,
-                                    chains[i], opts);
-            if (!st) {
-                std::lock_guard<std::mutex> g(mu);
-                if (!first) first = std::move(st).error();
+            auto r = extract_layer(store, layers[i], image.config.rootfs.diff_ids[i].str(), cache,
+                                   chains[i], opts);
+            std::lock_guard<std::mutex> g(mu);
+            if (r) {
+                done[i] = std::move(*r);
+            } else {
+                if (!first) first = std::move(r).error();
                 next = layers.size();
             }
         }
@@ -134,7 +194,36 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
     worker();
     for (auto& t : threads)
         t.join();
-    if (first) return *first;
+    auto discard = [&]() {
+        for (auto& d : done)
+            if (!d.tmp.empty()) (void)remove_all(d.tmp);
+    };
+    if (first) {
+        discard();
+        return *first;
+    }
+    // Bottom-up: hardlinks into lower layers, then each finished layer into its final name.
+    std::vector<std::string> dirs;
+    for (size_t i = 0; i < layers.size(); ++i)
+        dirs.push_back(done[i].tmp.empty() ? cache + "/" + chains[i] : done[i].tmp);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (done[i].deferred_links.empty()) continue;
+        if (auto st = link_deferred(dirs, i, done[i].deferred_links); !st) {
+            discard();
+            return std::move(st).error().with_context("layer " + layers[i].digest.str());
+        }
+    }
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (done[i].tmp.empty()) continue;
+        // Another unpack finished the same layer first: theirs is as good as ours.
+        if (rename(done[i].tmp.c_str(), (cache + "/" + chains[i]).c_str()) < 0 && errno != EEXIST &&
+            errno != ENOTEMPTY) {
+            Error e = sys_error("rename layer into the cache");
+            discard();
+            return e;
+        }
+        (void)remove_all(done[i].tmp);
+    }
     return chains;
 }
 

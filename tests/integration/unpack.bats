@@ -180,11 +180,11 @@ umoci_tree_image() {
 	# Writes go to the bundle's own upper directory.
 	echo private >"$TEST_DIR/snap1/rootfs/srv/a"
 	[ "$(cat "$TEST_DIR/snap2/rootfs/srv/a")" = linked ]
-	[ "$(ls "$STORE"/.berth/layers/*/refs | grep -c .)" -eq 8 ]
+	[ "$(find "$STORE"/.berth/layers/*/refs -type f | wc -l)" -eq 8 ]
 	run bimg umount "$TEST_DIR/snap1"
 	[ "$status" -eq 0 ] || fail "$output"
 	[ ! -e "$TEST_DIR/snap1" ]
-	[ "$(ls "$STORE"/.berth/layers/*/refs | grep -c .)" -eq 4 ]
+	[ "$(find "$STORE"/.berth/layers/*/refs -type f | wc -l)" -eq 4 ]
 	run bimg umount "$TEST_DIR/snap2"
 	[ "$status" -eq 0 ] || fail "$output"
 	run bimg umount "$TEST_DIR/full"
