@@ -12,6 +12,8 @@ import statistics
 import sys
 import time
 import ctypes
+import re
+import signal
 
 DEVNULL = "/dev/null"
 
@@ -19,8 +21,10 @@ DEVNULL = "/dev/null"
 class CommandFailed(Exception):
     def __init__(self, argv, rc, err):
         self.argv, self.rc, self.err = argv, rc, err
-        first = next((l for l in err.splitlines() if l.strip()), "")
-        super().__init__(f"{os.path.basename(argv[0])} exited {rc}: {first}")
+        # Tools print progress before the error: the last line is the one that says why.
+        lines = [l.strip() for l in err.splitlines() if l.strip()]
+        last = lines[-1] if lines else "(no message)"
+        super().__init__(f"{os.path.basename(argv[0])} exited {rc}: {last}")
 
 
 def log(msg):
@@ -43,15 +47,47 @@ def spawn(argv, cwd=None, stdout=DEVNULL, env=None):
     if cwd:
         # posix_spawn has no chdir action before Python 3.13: go through env(1)-free sh.
         argv = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', cwd] + list(argv)
-    pid = os.posix_spawn(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa) \
-        if argv[0].startswith("/") else \
-        os.posix_spawnp(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa)
+    spawner = os.posix_spawn if argv[0].startswith("/") else os.posix_spawnp
+    try:
+        pid = spawner(argv[0], list(argv), env if env is not None else os.environ, file_actions=fa)
+    except OSError as e:
+        # A missing or half-written binary is that tool's failure, not the harness's.
+        raise CommandFailed(argv, 127, f"cannot execute {argv[0]}: {e.strerror}")
     return pid, errpath
 
 
-def reap(pid, errpath, argv):
-    _, status, ru = os.wait4(pid, 0)
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+# A hung tool must fail its benchmark, not hang the run: every wait has a deadline.
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "600"))
+
+
+def reap(pid, errpath, argv, timeout=None):
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout or TIMEOUT)
+    timed_out = False
+    try:
+        _, status, ru = os.wait4(pid, 0)
+    except _Timeout:
+        timed_out = True
+        os.kill(pid, signal.SIGKILL)
+        _, status, ru = os.wait4(pid, 0)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     rc = os.waitstatus_to_exitcode(status)
+    if timed_out:
+        try:
+            os.unlink(errpath)
+        except OSError:
+            pass
+        return 124, ru, f"timed out after {timeout or TIMEOUT:.0f} s (killed)"
     try:
         with open(errpath, errors="replace") as f:
             err = f.read(65536)
@@ -123,7 +159,8 @@ def na_reason(tool, exc):
     text = str(exc)
     err = getattr(exc, "err", "") or text
     if "not implemented" in err:
-        return f"{tool}: not implemented"
+        m = re.search(r"command '([\w-]+)' is not implemented", err)
+        return f"{tool}: not implemented" + (f" (`{m.group(1)}`)" if m else "")
     return f"{tool}: failed ({text[:160]})"
 
 

@@ -5,7 +5,7 @@
 # it); 20,000 small files with a hardlink and a symlink; whiteouts of /usr/share/doc and
 # /usr/share/man (made by umoci repack after removing them, so one layer holds both).
 
-FIXTURE_VERSION=1
+FIXTURE_VERSION=2
 
 # fixture_base DIR: a Debian minbase tree, cached; falls back to a synthetic tree of files
 # from this machine when debootstrap cannot fetch. Sets FIXTURE_BASE_KIND.
@@ -71,28 +71,27 @@ fixture_build() {
 	bench_log "building the image fixture in $out (once; cached) ..."
 	rm -rf "$out"
 	mkdir -p "$out/stage"
-	local L="$out/oci"
+	local L="$out/oci" b="$out/stage/bundle"
 	umoci init --layout "$L"
 	umoci new --image "$L:bench"
-	# Layer 1: the Debian tree.
-	nice -n 5 umoci insert --image "$L:bench" "$work/debian-bookworm-minbase" /
-	# Layer 2: python3.
-	local py="$out/stage/python"
-	mkdir -p "$py/usr/lib" "$py/usr/bin"
-	cp -a /usr/lib/python3.11 "$py/usr/lib/"
-	cp -a /usr/bin/python3.11 "$py/usr/bin/"
-	ln -s python3.11 "$py/usr/bin/python3"
-	nice -n 5 umoci insert --image "$L:bench" "$py/usr" /usr
-	# Layer 3: 20,000 small files with a hardlink and a symlink.
-	local sf="$out/stage/small"
-	mkdir -p "$sf"
-	fixture_small_files "$sf"
-	nice -n 5 umoci insert --image "$L:bench" "$sf/srv" /srv
-	# Layer 4: whiteouts for /usr/share/doc and /usr/share/man, from one repack.
-	local b="$out/stage/bundle"
+	# Every layer comes from `umoci repack --refresh-bundle` of one bundle, never from
+	# `umoci insert`: umoci 0.4.7's insert forgets to close the tar writer, so its layers lack
+	# the end-of-archive blocks and GNU tar rejects them (umoci#436, fixed upstream in #534).
 	nice -n 5 umoci unpack --image "$L:bench" "$b" >/dev/null
+	# Layer 1: the Debian tree.
+	cp -a "$work/debian-bookworm-minbase/." "$b/rootfs/"
+	nice -n 5 umoci repack --refresh-bundle --image "$L:bench" "$b"
+	# Layer 2: python3.
+	cp -a /usr/lib/python3.11 "$b/rootfs/usr/lib/"
+	cp -a /usr/bin/python3.11 "$b/rootfs/usr/bin/"
+	ln -sfn python3.11 "$b/rootfs/usr/bin/python3"
+	nice -n 5 umoci repack --refresh-bundle --image "$L:bench" "$b"
+	# Layer 3: 20,000 small files with a hardlink and a symlink.
+	fixture_small_files "$b/rootfs"
+	nice -n 5 umoci repack --refresh-bundle --image "$L:bench" "$b"
+	# Layer 4: whiteouts for /usr/share/doc and /usr/share/man.
 	rm -rf "$b/rootfs/usr/share/doc" "$b/rootfs/usr/share/man"
-	nice -n 5 umoci repack --image "$L:bench" "$b"
+	nice -n 5 umoci repack --refresh-bundle --image "$L:bench" "$b"
 	umoci config --image "$L:bench" --config.cmd /bin/bash \
 		--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	umoci gc --layout "$L"

@@ -244,7 +244,11 @@ class Bench:
                         [("berth-image", warm)], self.a.unpack_iterations * 2)
 
     def main(self):
-        filesystems = [("ext4 on loop", self.a.disk), ("tmpfs", self.a.tmpfs)]
+        filesystems = []
+        if self.a.disk:
+            filesystems.append(("ext4 on loop", self.a.disk))
+        if self.a.tmpfs:
+            filesystems.append(("tmpfs", self.a.tmpfs))
         for fsname, fs in filesystems:
             self.pull(fsname, fs)
         for fsname, fs in filesystems:
@@ -260,8 +264,8 @@ def main():
     p.add_argument("--registry", required=True)
     p.add_argument("--repo", default="bench:1")
     p.add_argument("--tag", default="1")
-    p.add_argument("--disk", required=True)
-    p.add_argument("--tmpfs", required=True)
+    p.add_argument("--disk")
+    p.add_argument("--tmpfs")
     p.add_argument("--berth-image")
     p.add_argument("--berth-image-na")
     p.add_argument("--berth-pull-flag", action="append", default=[])

@@ -48,8 +48,9 @@ def machine(args):
             break
     kind = "virtio" if base.startswith("vd") else ("nvme" if base.startswith("nvme") else "block")
     info["root disk"] = f"{dev} ({kind}, {rot}), mounted `{src}`"
-    info["image benchmark filesystems"] = ("fresh 20 GiB ext4 on a loop device backed by a file on the "
-                                           "root disk (mkfs.ext4 -q, default mount options), and tmpfs")
+    if args.image_ran:
+        info["image benchmark filesystems"] = ("fresh 20 GiB ext4 on a loop device backed by a file on the "
+                                               "root disk (mkfs.ext4 -q, default mount options), and tmpfs")
     info["cgroups"] = cgroup_layout()
     for k, path in (("load average at start", args.load_start), ("load average at end", args.load_end)):
         if path and os.path.exists(path):
@@ -144,6 +145,12 @@ class Table:
                 return key
         return None
 
+    def sorted_rows(self, key):
+        order = ["berth", "berth-image", "berth-image unpack", "crun", "runc", "skopeo",
+                 "skopeo+umoci", "umoci unpack"]
+        rank = lambda tool: order.index(tool) if tool in order else len(order)
+        return sorted(self.rows[key], key=lambda r: rank(r[0]))
+
     def figures_md(self, part):
         out = []
         for key in self.benches:
@@ -152,7 +159,7 @@ class Table:
             out.append(f"\n#### {key[2]}\n")
             out.append("| tool | metric | n | min | median | max | unit |")
             out.append("|---|---|---:|---:|---:|---:|---|")
-            for tool, metric, unit, vals, na in self.rows[key]:
+            for tool, metric, unit, vals, na in self.sorted_rows(key):
                 if na:
                     out.append(f"| {tool} | all | – | n/a | n/a ({na}) | n/a | |")
                 else:
@@ -167,7 +174,7 @@ class Table:
             if key[0] != part:
                 continue
             tools = []
-            for tool, *_ in self.rows[key]:
+            for tool, *_ in self.sorted_rows(key):
                 if tool not in tools:
                     tools.append(tool)
             subjects = [t for t in tools if t in SUBJECTS]
@@ -221,25 +228,35 @@ def targets(t):
     k = t.find("runtime", "rss", "`run`")
     r, text = ratio(k, "berth", "crun", "peak RSS")
     rows.append(("peak RSS of `run` below crun's", text, judge(r, r is not None and r < 1.0)))
-    k = t.find("image", "pull", "ext4")
+    def find_fs(group, prefix=""):
+        for fs in ("ext4", "tmpfs"):
+            k = t.find("image", group, prefix + fs)
+            if k:
+                return k, fs
+        return None, "ext4"
+
+    k, fs = find_fs("pull")
     r, text = ratio(k, "berth-image", "skopeo", "wall")
-    rows.append(("pull ≤ 1.0× skopeo (ext4, wall)", text, judge(r, r is not None and r <= 1.0)))
-    k = t.find("image", "pull+unpack", "ext4")
+    rows.append((f"pull ≤ 1.0× skopeo ({fs}, wall)", text, judge(r, r is not None and r <= 1.0)))
+    k, fs = find_fs("pull+unpack")
     r, text = ratio(k, "berth-image", "skopeo+umoci", "wall")
-    rows.append(("pull + unpack ≤ 0.3× skopeo+umoci (ext4, wall)", text, judge(r, r is not None and r <= 0.3)))
-    k = t.find("image", "snapshot", "layers cached (ext4")
+    rows.append((f"pull + unpack ≤ 0.3× skopeo+umoci ({fs}, wall)", text, judge(r, r is not None and r <= 0.3)))
+    k, fs = find_fs("snapshot", "layers cached (")
+    if not k:
+        fs = find_fs("bundle")[1]
+    snap = f"snapshot bundle under 50 ms ({fs}, layers cached)"
     if k and t.na_of(k, "berth-image"):
-        rows.append(("snapshot bundle under 50 ms (ext4, layers cached)", f"n/a ({t.na_of(k, 'berth-image')})", "n/a"))
+        rows.append((snap, f"n/a ({t.na_of(k, 'berth-image')})", "n/a"))
     else:
         m, _ = t.median(k, "berth-image", "wall") if k else (None, None)
         if m is None:
             na = None
-            kb = t.find("image", "bundle", "ext4")
+            kb, _ = find_fs("bundle")
             if kb:
                 na = t.na_of(kb, "berth-image unpack") or t.na_of(kb, "berth-image")
-            rows.append(("snapshot bundle under 50 ms (ext4, layers cached)", f"n/a ({na or 'not measured'})", "n/a"))
+            rows.append((snap, f"n/a ({na or 'not measured'})", "n/a"))
         else:
-            rows.append(("snapshot bundle under 50 ms (ext4, layers cached)", f"{m:.1f} ms", judge(m, m < 50)))
+            rows.append((snap, f"{m:.1f} ms", judge(m, m < 50)))
     return rows
 
 
@@ -247,7 +264,7 @@ def terminal(t):
     lines = []
     for key in t.benches:
         lines.append(f"\n{key[0]}: {key[2]}")
-        for tool, metric, unit, vals, na in t.rows[key]:
+        for tool, metric, unit, vals, na in t.sorted_rows(key):
             if na:
                 lines.append(f"  {tool:<28} n/a ({na})")
             else:
@@ -311,6 +328,7 @@ def main():
     p.add_argument("--date", required=True)
     p.add_argument("--command", default="bench/run")
     p.add_argument("--elapsed", default="?")
+    p.add_argument("--image-ran", action="store_true")
     args = p.parse_args()
     t = Table(load(args.records))
     print(terminal(t))

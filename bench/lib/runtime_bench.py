@@ -3,6 +3,7 @@
 # bundles, the per-runtime --root directories and the crun hugetlb mount, and cleans up.
 import argparse
 import os
+import signal
 import time
 
 import benchlib as bl
@@ -258,14 +259,25 @@ class Bench:
                 rt.sweep()
 
 
+def _alarm(signum, frame):
+    raise TimeoutError()
+
+
 def wait_exit(pid, timeout=30.0):
     """Waits for the container's init to exit: reaps it when it is our child (subreaper),
     else polls until it is gone."""
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         os.waitpid(pid, 0)
         return
     except ChildProcessError:
         pass
+    except TimeoutError:
+        raise CommandFailed(["wait"], 1, f"container init {pid} still alive after {timeout}s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -293,6 +305,7 @@ def main():
     p.add_argument("--rss", type=int, default=10)
     args = p.parse_args()
     os.environ["BENCH_TMP"] = args.tmp
+    bl.TIMEOUT = 60.0  # a runtime taking a minute for /bin/true is hung
     Bench(args).main()
 
 

@@ -4,7 +4,7 @@
 
 namespace berth::image::cli {
 namespace {
-int pending(const char* name) {
+[[maybe_unused]] int pending(const char* name) {
     report_error(std::string("command '") + name + "' is not implemented yet");
     return 125;
 }
@@ -14,13 +14,5 @@ int pending(const char* name) {
     int fn(const GlobalOptions&, const std::vector<std::string>&) { \
         return pending(name);                                       \
     }
-BERTH_PENDING(cmd_pull, "pull")
-BERTH_PENDING(cmd_images, "images")
-BERTH_PENDING(cmd_inspect, "inspect")
-BERTH_PENDING(cmd_tag, "tag")
-BERTH_PENDING(cmd_rm, "rm")
-BERTH_PENDING(cmd_gc, "gc")
-BERTH_PENDING(cmd_login, "login")
-BERTH_PENDING(cmd_logout, "logout")
 
 }  // namespace berth::image::cli
