@@ -278,6 +278,7 @@ def main():
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--all-fs", action="store_true")
     a = p.parse_args()
+    bl.exit_on_term()
     os.environ["BENCH_TMP"] = a.tmp
     Bench(a).main()
 
