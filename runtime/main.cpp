@@ -10,6 +10,7 @@
 #include "base/args.hpp"
 #include "base/log.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/linux/cloned_binary.hpp"
 #include "spec/runtime_config.hpp"
 
 namespace berth::cli {
@@ -96,6 +97,15 @@ int main(int argc, char** argv) {
     if (g.get_bool("help") || g.positionals().empty()) {
         print_help(g);
         return 0;
+    }
+    const std::string& command = g.positionals()[0];
+    // CVE-2019-5736: commands that put a fork of berth inside a container run from a sealed
+    // memfd copy, so the host binary is never the exe of a process a container can reach.
+    if ((command == "create" || command == "run" || command == "exec") &&
+        !berth::runtime::linux_::running_sealed()) {
+        auto st = berth::runtime::linux_::reexec_sealed(argc, argv);
+        std::fprintf(stderr, "berth: %s\n", st.error().str().c_str());
+        return 1;
     }
     berth::cli::GlobalOptions opts;
     opts.root = g.get("root");

@@ -236,8 +236,7 @@ Status read_block_io(const Node& n, BlockIO& b) {
     TRY(o.opt_array("throttleReadBpsDevice", b.throttle_read_bps_device, read_throttle_device));
     TRY(o.opt_array("throttleWriteBpsDevice", b.throttle_write_bps_device, read_throttle_device));
     TRY(o.opt_array("throttleReadIOPSDevice", b.throttle_read_iops_device, read_throttle_device));
-    TRY(o.opt_array("throttleWriteIOPSDevice", b.throttle_write_iops_device,
-                    read_throttle_device));
+    TRY(o.opt_array("throttleWriteIOPSDevice", b.throttle_write_iops_device, read_throttle_device));
     return ok();
 }
 
@@ -344,8 +343,7 @@ Status read_time_offsets(const Node& n, std::map<std::string, TimeOffset>& out) 
     auto clocks = enums::time_offset_clocks();
     for (const auto& [clock, _] : out)
         if (std::find(clocks.begin(), clocks.end(), clock) == clocks.end())
-            return error(jsonr::member_path(n.path(), clock) + ": unknown clock '" + clock +
-                         "'");
+            return error(jsonr::member_path(n.path(), clock) + ": unknown clock '" + clock + "'");
     return ok();
 }
 
@@ -380,9 +378,9 @@ Status read_linux(const Node& n, Linux& l) {
 }
 
 // Top-level members this reader understands; everything else goes to Spec::extensions.
-const std::set<std::string, std::less<>> kKnownTopLevel = {
-    "ociVersion", "process", "root", "hostname", "domainname", "mounts",
-    "hooks",      "annotations", "linux"};
+const std::set<std::string, std::less<>> kKnownTopLevel = {"ociVersion", "process",     "root",
+                                                           "hostname",   "domainname",  "mounts",
+                                                           "hooks",      "annotations", "linux"};
 
 Status read_spec(const Node& n, Spec& s) {
     auto o = TRY(Object::of(n));

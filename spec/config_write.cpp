@@ -23,13 +23,15 @@ template <typename T, typename F>
 void put_each(oj& j, const char* key, const std::vector<T>& v, F&& f) {
     if (v.empty()) return;
     oj arr = oj::array();
-    for (const auto& item : v) arr.push_back(f(item));
+    for (const auto& item : v)
+        arr.push_back(f(item));
     j[key] = std::move(arr);
 }
 void put_map(oj& j, const char* key, const std::map<std::string, std::string>& m) {
     if (m.empty()) return;
     oj obj = oj::object();
-    for (const auto& [k, v] : m) obj[k] = v;
+    for (const auto& [k, v] : m)
+        obj[k] = v;
     j[key] = std::move(obj);
 }
 

@@ -43,11 +43,19 @@ Spec default_spec(bool rootless, uint32_t uid, uint32_t gid) {
          {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"},
          {},
          {}},
-        {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"},
-         {}, {}},
+        {"/dev/shm",
+         "tmpfs",
+         "shm",
+         {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"},
+         {},
+         {}},
         {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}, {}, {}},
         {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}, {}, {}},
-        {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}, {},
+        {"/sys/fs/cgroup",
+         "cgroup",
+         "cgroup",
+         {"nosuid", "noexec", "nodev", "relatime", "ro"},
+         {},
          {}},
     };
 
@@ -56,9 +64,9 @@ Spec default_spec(bool rootless, uint32_t uid, uint32_t gid) {
     res.devices = {DeviceCgroup{false, "", std::nullopt, std::nullopt, "rwm"}};
     l.resources = res;
     l.namespaces = {{"pid", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}, {"mount", ""}};
-    l.masked_paths = {"/proc/acpi",         "/proc/asound",      "/proc/kcore",
-                      "/proc/keys",         "/proc/latency_stats", "/proc/timer_list",
-                      "/proc/timer_stats",  "/proc/sched_debug", "/sys/firmware",
+    l.masked_paths = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
+                      "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+                      "/proc/timer_stats", "/proc/sched_debug",   "/sys/firmware",
                       "/proc/scsi"};
     l.readonly_paths = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 

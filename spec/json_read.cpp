@@ -15,6 +15,36 @@ bool is_identifier(std::string_view key) {
     });
 }
 
+// nlohmann parses iteratively but copies, converts and dumps recursively: a document nested
+// 200000 deep parses fine and then overflows the stack. Configs are a few levels deep; refuse
+// anything past kMaxDepth before nlohmann sees it.
+constexpr size_t kMaxDepth = 512;
+
+// Where nesting first passes kMaxDepth (byte offset), or npos. Brackets inside strings
+// don't count.
+size_t too_deep_at(const std::string& text) {
+    size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i < text.size(); i++) {
+        char c = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxDepth) return i;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return std::string::npos;
+}
+
 }  // namespace
 
 std::string member_path(const std::string& base, std::string_view key) {
@@ -30,15 +60,31 @@ std::string element_path(const std::string& base, size_t index) {
 }
 
 Result<json> parse_text(const std::string& text) {
+    if (size_t at = too_deep_at(text); at != std::string::npos) {
+        size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
+        size_t nl = text.rfind('\n', at);
+        size_t column = nl == std::string::npos ? at + 1 : at - nl;
+        return error("invalid JSON at line " + std::to_string(line) + ", column " +
+                     std::to_string(column) + ": nested deeper than " + std::to_string(kMaxDepth) +
+                     " levels");
+    }
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {
         // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 2:
         // syntax error ..."; keep the position and the reason, drop the exception id.
         std::string what = e.what();
+        // "last read: '...'" echoes raw input bytes (newlines, invalid UTF-8) into what
+        // becomes a one-line, possibly JSON-encoded log message: drop it.
+        auto lr = what.find("; last read: '");
+        if (lr != std::string::npos) {
+            auto end = what.find("'; expected", lr + 14);
+            what.erase(lr, end == std::string::npos ? std::string::npos : end + 1 - lr);
+        }
         auto at = what.find("parse error at ");
         if (at != std::string::npos)
-            return error("invalid JSON at " + what.substr(at + std::string("parse error at ").size()));
+            return error("invalid JSON at " +
+                         what.substr(at + std::string("parse error at ").size()));
         return error("invalid JSON: " + what);
     } catch (const json::exception& e) {
         return error(std::string("invalid JSON: ") + e.what());
@@ -52,10 +98,14 @@ Error Node::fail(std::string_view what) const {
 
 const char* int_type_name(bool is_signed, size_t bytes) {
     switch (bytes) {
-        case 1: return is_signed ? "int8" : "uint8";
-        case 2: return is_signed ? "int16" : "uint16";
-        case 4: return is_signed ? "int32" : "uint32";
-        default: return is_signed ? "int64" : "uint64";
+        case 1:
+            return is_signed ? "int8" : "uint8";
+        case 2:
+            return is_signed ? "int16" : "uint16";
+        case 4:
+            return is_signed ? "int32" : "uint32";
+        default:
+            return is_signed ? "int64" : "uint64";
     }
 }
 
@@ -95,9 +145,8 @@ Status read_enum(const Node& n, std::string& out, std::span<const std::string_vi
 
 Status read_enum_list(const Node& n, std::vector<std::string>& out,
                       std::span<const std::string_view> allowed, std::string_view what) {
-    return read_array(n, out, [&](const Node& e, std::string& s) {
-        return read_enum(e, s, allowed, what);
-    });
+    return read_array(
+        n, out, [&](const Node& e, std::string& s) { return read_enum(e, s, allowed, what); });
 }
 
 Result<Object> Object::of(const Node& n) {

@@ -52,8 +52,7 @@ const char* int_type_name(bool is_signed, size_t bytes);
 // Integers: floats and strings are type errors, negative values for unsigned types are type
 // errors, values past the type's range are "N out of range for uint32".
 template <typename T>
-    requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
-Status read(const Node& n, T& out) {
+requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)Status read(const Node& n, T& out) {
     const json& v = n.value();
     const char* name = int_type_name(std::is_signed_v<T>, sizeof(T));
     if constexpr (std::is_unsigned_v<T>) {

@@ -281,6 +281,9 @@ Result<Spec> load_config(const std::string& path);  // errors prefixed "config.j
 // Checks the rules the schema cannot express (absolute mount destinations, namespace
 // types unique, uid mappings with a user namespace, ...). Errors name the field.
 Status validate(const Spec& spec);
+// A mount's destination as an absolute path: runtime-spec 1.1+ deprecates relative
+// destinations but says they are relative to "/" (so "data" is "/data").
+std::string mount_destination(const Mount& m);
 // The process rules alone (exec --process): args non-empty, absolute cwd, rlimits, ranges.
 Status validate(const Process& process);
 // Writes the JSON form (runc's field order where it matters; optional fields omitted).

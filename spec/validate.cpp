@@ -37,11 +37,13 @@ bool valid_cpu_list(const std::string& s) {
     size_t i = 0;
     while (i < s.size()) {
         size_t start = i;
-        while (i < s.size() && isdigit(static_cast<unsigned char>(s[i]))) i++;
+        while (i < s.size() && isdigit(static_cast<unsigned char>(s[i])))
+            i++;
         if (i == start) return false;
         if (i < s.size() && s[i] == '-') {
             size_t r = ++i;
-            while (i < s.size() && isdigit(static_cast<unsigned char>(s[i]))) i++;
+            while (i < s.size() && isdigit(static_cast<unsigned char>(s[i])))
+                i++;
             if (i == r) return false;
         }
         if (i == s.size()) return true;
@@ -66,8 +68,8 @@ Status validate_process_at(const Process& p, const std::string& base) {
         if (r.soft > r.hard) return fail(path, "soft limit exceeds hard limit");
     }
     if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
-        return fail(at("oomScoreAdj"), std::to_string(*p.oom_score_adj) +
-                                           " out of range (-1000 to 1000)");
+        return fail(at("oomScoreAdj"),
+                    std::to_string(*p.oom_score_adj) + " out of range (-1000 to 1000)");
     if (p.scheduler && p.scheduler->nice && (*p.scheduler->nice < -20 || *p.scheduler->nice > 19))
         return fail(member_path(at("scheduler"), "nice"),
                     std::to_string(*p.scheduler->nice) + " out of range (-20 to 19)");
@@ -90,7 +92,10 @@ Status validate_mounts(const Spec& s) {
     for (size_t i = 0; i < s.mounts.size(); i++) {
         const auto& m = s.mounts[i];
         std::string path = element_path("mounts", i);
-        TRY(need_absolute(member_path(path, "destination"), m.destination));
+        // runtime-spec 1.1+: destination SHOULD be absolute; a relative one is deprecated
+        // but MUST be taken relative to "/" (runc warns and does so). Only empty is wrong.
+        if (m.destination.empty())
+            return fail(member_path(path, "destination"), "must not be empty");
         if (m.uid_mappings.empty() != m.gid_mappings.empty())
             return fail(path, "uidMappings and gidMappings must be given together");
     }
@@ -127,8 +132,8 @@ Status validate_mappings(const std::vector<IDMapping>& maps, const std::string& 
 // Sysctls the kernel keeps per namespace (runc's libcontainer/configs/validate list).
 Status validate_sysctl(const Spec& s) {
     static const std::set<std::string> kIpc = {
-        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",          "kernel.sem",
-        "kernel.shmall", "kernel.shmmax", "kernel.shmmni",          "kernel.shm_rmid_forced"};
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
     for (const auto& [key, value] : s.linux_->sysctl) {
         std::string path = member_path("linux.sysctl", key);
         if (key.empty()) return fail("linux.sysctl", "empty key");
@@ -173,7 +178,8 @@ Status validate_seccomp(const Seccomp& sc) {
         if (c.action == "SCMP_ACT_NOTIFY") notify = true;
     }
     if (notify && sc.listener_path.empty())
-        return fail(member_path(base, "listenerPath"), "required when an action is SCMP_ACT_NOTIFY");
+        return fail(member_path(base, "listenerPath"),
+                    "required when an action is SCMP_ACT_NOTIFY");
     return ok();
 }
 
@@ -209,9 +215,9 @@ Status validate_linux(const Spec& s) {
     for (size_t i = 0; i < l.devices.size(); i++) {
         const auto& d = l.devices[i];
         std::string path = element_path("linux.devices", i);
+        // fileMode is not checked: podman writes the S_IFCHR/S_IFBLK bits into it and runc
+        // masks them off, so a range check would refuse real configs.
         TRY(need_absolute(member_path(path, "path"), d.path));
-        if (d.file_mode && *d.file_mode > 07777)
-            return fail(member_path(path, "fileMode"), "has bits beyond 07777");
     }
     for (size_t i = 0; i < l.masked_paths.size(); i++)
         TRY(need_absolute(element_path("linux.maskedPaths", i), l.masked_paths[i]));
@@ -221,8 +227,7 @@ Status validate_linux(const Spec& s) {
     if (l.memory_policy) {
         const auto& m = *l.memory_policy;
         bool wants_nodes = m.mode == "MPOL_BIND" || m.mode == "MPOL_INTERLEAVE" ||
-                           m.mode == "MPOL_WEIGHTED_INTERLEAVE" ||
-                           m.mode == "MPOL_PREFERRED_MANY";
+                           m.mode == "MPOL_WEIGHTED_INTERLEAVE" || m.mode == "MPOL_PREFERRED_MANY";
         if (wants_nodes && m.nodes.empty())
             return fail("linux.memoryPolicy.nodes", "required for " + m.mode);
         if ((m.mode == "MPOL_DEFAULT" || m.mode == "MPOL_LOCAL") && !m.nodes.empty())
@@ -240,6 +245,11 @@ Status validate_linux(const Spec& s) {
 }
 
 }  // namespace
+
+std::string mount_destination(const Mount& m) {
+    if (absolute(m.destination)) return m.destination;
+    return "/" + m.destination;
+}
 
 Status validate(const Process& p) {
     return validate_process_at(p, "");

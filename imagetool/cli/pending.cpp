@@ -14,14 +14,6 @@ int pending(const char* name) {
     int fn(const GlobalOptions&, const std::vector<std::string>&) { \
         return pending(name);                                       \
     }
-BERTH_PENDING(cmd_pull, "pull")
-BERTH_PENDING(cmd_images, "images")
-BERTH_PENDING(cmd_inspect, "inspect")
-BERTH_PENDING(cmd_tag, "tag")
-BERTH_PENDING(cmd_rm, "rm")
-BERTH_PENDING(cmd_gc, "gc")
-BERTH_PENDING(cmd_login, "login")
-BERTH_PENDING(cmd_logout, "logout")
 BERTH_PENDING(cmd_unpack, "unpack")
 BERTH_PENDING(cmd_import, "import")
 BERTH_PENDING(cmd_umount, "umount")

@@ -214,6 +214,16 @@ Result<spec::Descriptor> Store::select_platform(const spec::Descriptor& d,
 
 Result<spec::Descriptor> Store::resolve(std::string_view ref,
                                         const spec::Platform& platform) const {
+    auto d = TRY(lookup_for(ref, &platform));
+    return select_platform(d, platform);
+}
+
+Result<spec::Descriptor> Store::lookup(std::string_view ref) const {
+    return lookup_for(ref, nullptr);
+}
+
+Result<spec::Descriptor> Store::lookup_for(std::string_view ref,
+                                           const spec::Platform* platform) const {
     auto entries = TRY(list());
     std::optional<spec::Descriptor> found;
     // A full digest or a digest prefix names what index.json points at (or its platform
@@ -224,7 +234,8 @@ Result<spec::Descriptor> Store::resolve(std::string_view ref,
         for (const auto& e : entries) {
             bool match = e.descriptor.digest.hex.compare(0, hex.size(), hex) == 0;
             if (!match) {
-                auto m = select_platform(e.descriptor, platform);
+                if (!platform) continue;
+                auto m = select_platform(e.descriptor, *platform);
                 if (m && m->digest.hex.compare(0, hex.size(), hex) == 0) {
                     found = m.value();
                     break;
@@ -248,7 +259,7 @@ Result<spec::Descriptor> Store::resolve(std::string_view ref,
     if (!found) return error("image not known");
     spec::Descriptor d = *found;
     d.annotations.erase(spec::kAnnotationRefName);
-    return select_platform(d, platform);
+    return d;
 }
 
 Result<spec::Manifest> Store::read_manifest(const spec::Descriptor& d) const {

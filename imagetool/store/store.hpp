@@ -164,6 +164,8 @@ class Store {
     // an index to the platform's manifest, reads and checks manifest and config.
     Result<Image> load_image(std::string_view ref,
                              const spec::Platform& platform = spec::host_platform()) const;
+    // What index.json holds for ref (a manifest or an index; ref.name annotation removed).
+    Result<spec::Descriptor> lookup(std::string_view ref) const;
     // The same, stopping at the manifest descriptor.
     Result<spec::Descriptor> resolve(std::string_view ref,
                                      const spec::Platform& platform = spec::host_platform()) const;
@@ -181,6 +183,7 @@ class Store {
 
   private:
     explicit Store(std::string dir) : dir_(std::move(dir)) {}
+    Result<spec::Descriptor> lookup_for(std::string_view ref, const spec::Platform* platform) const;
     Result<spec::Descriptor> select_platform(const spec::Descriptor& d,
                                              const spec::Platform& platform) const;
     std::string dir_;

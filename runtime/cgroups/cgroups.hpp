@@ -61,8 +61,8 @@ Result<std::string> systemd_path(const std::string& cgroups_path, const std::str
 bool systemd_running();
 
 // Conversions (runc and crun 1.8 formulas; see docs/cgroups.md).
-uint64_t shares_to_weight(uint64_t shares);          // 1 + (shares-2)*9999/262142
-uint64_t weight_to_shares(uint64_t weight);          // 2 + (weight-1)*262142/9999
+uint64_t shares_to_weight(uint64_t shares);           // 1 + (shares-2)*9999/262142
+uint64_t weight_to_shares(uint64_t weight);           // 2 + (weight-1)*262142/9999
 uint64_t blkio_weight_to_io_weight(uint64_t weight);  // 1 + (w-10)*9999/990
 // v1 memsw (memory+swap) -> v2 memory.swap.max (swap alone); -1 = max; 0 = leave alone.
 Result<int64_t> swap_to_v2(int64_t swap, int64_t limit);
@@ -110,7 +110,6 @@ std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>
 // runc's default device allow list (null, zero, full, tty, urandom, random, ptmx, pts,
 // tun) plus allow rules for linux.devices, appended after resources.devices.
 std::vector<spec::DeviceCgroup> container_device_rules(const spec::Linux& linux_);
-
 
 class Manager {
   public:
@@ -165,10 +164,10 @@ class Manager {
 
   private:
     Mode mode_ = Mode::v2;
-    std::string cgpath_;                    // the path inside the hierarchies
-    std::map<std::string, std::string> v1_;  // controller -> absolute dir
-    std::string v2_;                         // absolute dir in cgroup2 ("" on pure v1)
-    std::set<std::string> v2_controllers_;   // controllers driven through v2_
+    std::string cgpath_;                       // the path inside the hierarchies
+    std::map<std::string, std::string> v1_;    // controller -> absolute dir
+    std::string v2_;                           // absolute dir in cgroup2 ("" on pure v1)
+    std::set<std::string> v2_controllers_;     // controllers driven through v2_
     std::vector<std::string> v1_dirs() const;  // distinct dirs (shared mounts once)
     Warnings warnings_;
 };

@@ -59,11 +59,11 @@ std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>
                 conds.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 0, 0));
             }
             if (r.major && *r.major >= 0)
-                conds.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0,
-                                     static_cast<int32_t>(*r.major)));
+                conds.push_back(
+                    insn(BPF_JMP | BPF_JNE | BPF_K, 4, 0, 0, static_cast<int32_t>(*r.major)));
             if (r.minor && *r.minor >= 0)
-                conds.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, 5, 0, 0,
-                                     static_cast<int32_t>(*r.minor)));
+                conds.push_back(
+                    insn(BPF_JMP | BPF_JNE | BPF_K, 5, 0, 0, static_cast<int32_t>(*r.minor)));
         }
         // Block = conds + "r0 = allow; exit": a failed condition skips to the next block.
         const int n = static_cast<int>(conds.size());
@@ -84,13 +84,13 @@ std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>
 Status v2::devices(const std::string& dir, const std::vector<spec::DeviceCgroup>& rules) {
     for (size_t i = 0; i < rules.size(); ++i) {
         const auto& r = rules[i];
-        if (!r.type.empty() && r.type != "a" && r.type != "c" && r.type != "b" &&
-            r.type != "u" && r.type != "p")
+        if (!r.type.empty() && r.type != "a" && r.type != "c" && r.type != "b" && r.type != "u" &&
+            r.type != "p")
             return error("linux.resources.devices[" + std::to_string(i) + "].type: unknown '" +
                          r.type + "'");
         if (!r.access.empty() && r.access.find_first_not_of("rwm") != std::string::npos)
-            return error("linux.resources.devices[" + std::to_string(i) +
-                         "].access: invalid '" + r.access + "'");
+            return error("linux.resources.devices[" + std::to_string(i) + "].access: invalid '" +
+                         r.access + "'");
     }
     std::vector<BpfInsn> prog = device_filter_program(rules);
     static_assert(sizeof(BpfInsn) == sizeof(struct bpf_insn));
@@ -127,7 +127,8 @@ Status v2::devices(const std::string& dir, const std::vector<spec::DeviceCgroup>
         int e = errno;
         log.resize(std::strlen(log.c_str()));
         std::string last = log.substr(log.rfind('\n', log.size() > 1 ? log.size() - 2 : 0) + 1);
-        while (!last.empty() && last.back() == '\n') last.pop_back();
+        while (!last.empty() && last.back() == '\n')
+            last.pop_back();
         return Error::sys(e, "load the device filter eBPF program" +
                                  (last.empty() ? std::string() : " (" + last + ")"));
     }

@@ -32,11 +32,11 @@ Status v1::devices(const std::string& dir, const std::vector<spec::DeviceCgroup>
         if (type == "u") type = "c";
         std::string access = r.access.empty() ? "rwm" : r.access;
         if (access.find_first_not_of("rwm") != std::string::npos)
-            return error("linux.resources.devices[" + std::to_string(i) +
-                         "].access: invalid '" + r.access + "'");
+            return error("linux.resources.devices[" + std::to_string(i) + "].access: invalid '" +
+                         r.access + "'");
         // "a" resets the whole list in the kernel; it ignores the rest of the line.
-        std::string line = type == "a" ? "a" : type + " " + num(r.major) + ":" + num(r.minor) +
-                                                   " " + access;
+        std::string line =
+            type == "a" ? "a" : type + " " + num(r.major) + ":" + num(r.minor) + " " + access;
         TRY(knob::write(dir, r.allow ? "devices.allow" : "devices.deny", line));
     }
     return ok();
@@ -52,14 +52,14 @@ std::vector<spec::DeviceCgroup> container_device_rules(const spec::Linux& linux_
     // runc's AllowedDevices, appended last so a spec cannot take the basics away.
     out.push_back(allow("c", -1, -1, "m"));
     out.push_back(allow("b", -1, -1, "m"));
-    out.push_back(allow("c", 1, 3, "rwm"));    // /dev/null
-    out.push_back(allow("c", 1, 8, "rwm"));    // /dev/random
-    out.push_back(allow("c", 1, 7, "rwm"));    // /dev/full
-    out.push_back(allow("c", 5, 0, "rwm"));    // /dev/tty
-    out.push_back(allow("c", 1, 5, "rwm"));    // /dev/zero
-    out.push_back(allow("c", 1, 9, "rwm"));    // /dev/urandom
+    out.push_back(allow("c", 1, 3, "rwm"));     // /dev/null
+    out.push_back(allow("c", 1, 8, "rwm"));     // /dev/random
+    out.push_back(allow("c", 1, 7, "rwm"));     // /dev/full
+    out.push_back(allow("c", 5, 0, "rwm"));     // /dev/tty
+    out.push_back(allow("c", 1, 5, "rwm"));     // /dev/zero
+    out.push_back(allow("c", 1, 9, "rwm"));     // /dev/urandom
     out.push_back(allow("c", 136, -1, "rwm"));  // /dev/pts/*
-    out.push_back(allow("c", 5, 2, "rwm"));    // /dev/ptmx
+    out.push_back(allow("c", 5, 2, "rwm"));     // /dev/ptmx
     out.push_back(allow("c", 10, 200, "rwm"));  // /dev/net/tun
     return out;
 }

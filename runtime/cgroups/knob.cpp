@@ -29,7 +29,8 @@ Result<std::string> read(const std::string& dir, const std::string& name) {
     auto r = read_file(dir + "/" + name, 1u << 20);
     if (!r) return Error::sys(r.error().code(), "read " + dir + "/" + name);
     std::string s = std::move(r.value());
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.pop_back();
     return s;
 }
 

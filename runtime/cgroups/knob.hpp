@@ -15,7 +15,8 @@ Result<std::string> read(const std::string& dir, const std::string& name);
 Result<uint64_t> read_u64(const std::string& dir, const std::string& name);  // "max" -> UINT64_MAX
 bool exists(const std::string& dir, const std::string& name);
 // Value of `key` in a flat-keyed file ("key value\n" lines: memory.stat, cgroup.events).
-Result<uint64_t> read_keyed(const std::string& dir, const std::string& name, const std::string& key);
+Result<uint64_t> read_keyed(const std::string& dir, const std::string& name,
+                            const std::string& key);
 // "-1" -> "max" (v2 spelling), else decimal.
 std::string v2_num(int64_t v);
 

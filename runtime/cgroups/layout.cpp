@@ -42,15 +42,15 @@ std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
     std::string cur;
     std::istringstream in(s);
-    while (std::getline(in, cur, sep)) out.push_back(cur);
+    while (std::getline(in, cur, sep))
+        out.push_back(cur);
     return out;
 }
 
 bool is_v1_controller(const std::string& opt) {
-    static const char* const kKnown[] = {"cpu",     "cpuacct",    "cpuset", "memory",
-                                         "devices", "freezer",    "net_cls", "net_prio",
-                                         "blkio",   "perf_event", "hugetlb", "pids",
-                                         "rdma",    "misc"};
+    static const char* const kKnown[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
+                                         "freezer", "net_cls", "net_prio", "blkio",  "perf_event",
+                                         "hugetlb", "pids",    "rdma",     "misc"};
     if (opt.rfind("name=", 0) == 0) return true;
     for (const char* k : kKnown)
         if (opt == k) return true;
@@ -61,9 +61,12 @@ bool is_v1_controller(const std::string& opt) {
 
 const char* mode_name(Mode m) {
     switch (m) {
-    case Mode::v1: return "v1";
-    case Mode::v2: return "v2";
-    case Mode::hybrid: return "hybrid";
+        case Mode::v1:
+            return "v1";
+        case Mode::v2:
+            return "v2";
+        case Mode::hybrid:
+            return "hybrid";
     }
     return "?";
 }
@@ -83,7 +86,8 @@ Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_
         std::vector<std::string> f;
         std::istringstream ls(line);
         std::string w;
-        while (ls >> w) f.push_back(w);
+        while (ls >> w)
+            f.push_back(w);
         size_t dash = 0;
         for (size_t i = 6; i < f.size(); ++i) {
             if (f[i] == "-") {
@@ -110,19 +114,23 @@ Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_
                 if (is_v1_controller(opt)) m.controllers.push_back(opt);
             if (m.controllers.empty()) continue;
             bool seen = false;
-            for (const auto& c : m.controllers) seen = seen || l.v1_by_controller.count(c);
+            for (const auto& c : m.controllers)
+                seen = seen || l.v1_by_controller.count(c);
             if (seen) continue;  // a bind mount of a hierarchy already found
-            for (const auto& c : m.controllers) l.v1_by_controller[c] = l.v1.size();
+            for (const auto& c : m.controllers)
+                l.v1_by_controller[c] = l.v1.size();
             l.v1.push_back(std::move(m));
         }
     }
     for (const auto& c : split(v2_controllers, ' ')) {
         std::string t = c;
-        while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+        while (!t.empty() && (t.back() == '\n' || t.back() == ' '))
+            t.pop_back();
         if (!t.empty()) l.v2_controllers.insert(t);
     }
     bool real_v1 = false;
-    for (const auto& [c, i] : l.v1_by_controller) real_v1 = real_v1 || c.rfind("name=", 0) != 0;
+    for (const auto& [c, i] : l.v1_by_controller)
+        real_v1 = real_v1 || c.rfind("name=", 0) != 0;
     if (unified_at_top || (!real_v1 && !l.unified.empty())) {
         l.mode = Mode::v2;
         // A named v1 hierarchy (name=systemd) next to a unified host is not ours to manage.
@@ -144,8 +152,7 @@ Result<Layout> detect() {
     if (!first.unified.empty()) {
         // statfs confirms the mount is cgroup2 (mountinfo can be stale inside some sandboxes).
         struct statfs sfs {};
-        if (::statfs(first.unified.c_str(), &sfs) != 0)
-            return sys_error("statfs " + first.unified);
+        if (::statfs(first.unified.c_str(), &sfs) != 0) return sys_error("statfs " + first.unified);
         if (sfs.f_type != CGROUP2_SUPER_MAGIC)
             return error("detect cgroup layout: " + first.unified + " is not a cgroup2 mount");
         auto c = read_file(first.unified + "/cgroup.controllers");
@@ -169,7 +176,8 @@ std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
             out[""] = path;
             continue;
         }
-        for (const auto& c : split(ctls, ',')) out[c] = path;
+        for (const auto& c : split(ctls, ','))
+            out[c] = path;
     }
     return out;
 }

@@ -30,7 +30,8 @@ Status collect(const std::string& dir, std::vector<pid_t>& out) {
     }
     std::istringstream in(procs.value());
     long p;
-    while (in >> p) out.push_back(static_cast<pid_t>(p));
+    while (in >> p)
+        out.push_back(static_cast<pid_t>(p));
     DIR* d = ::opendir(dir.c_str());
     if (!d) return ok();
     while (struct dirent* e = ::readdir(d)) {
@@ -53,7 +54,8 @@ Status remove_tree(const std::string& dir) {
     while (struct dirent* e = ::readdir(d))
         if (e->d_type == DT_DIR && e->d_name[0] != '.') subs.push_back(e->d_name);
     ::closedir(d);
-    for (const auto& s : subs) TRY(remove_tree(dir + "/" + s));
+    for (const auto& s : subs)
+        TRY(remove_tree(dir + "/" + s));
     // EBUSY while the last tasks finish exiting; retry for a while.
     for (int i = 0; i < 200; ++i) {
         if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return ok();
@@ -160,7 +162,8 @@ Status Manager::kill_all(int sig) {
     for (int i = 0; i < 500; ++i) {
         auto list = TRY(pids());
         if (list.empty()) return ok();
-        for (pid_t p : list) ::kill(p, SIGKILL);
+        for (pid_t p : list)
+            ::kill(p, SIGKILL);
         if (value_or(frozen(), false)) (void)thaw();
         std::this_thread::sleep_for(i < 20 ? 1ms : 10ms);
     }

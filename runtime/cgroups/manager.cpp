@@ -83,7 +83,8 @@ Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path
     for (const auto& mount : l.v1) {
         std::string full = relative ? join(own_of(mount.controllers.front()), cg) : cg;
         std::string dir = under_mount(mount.mountpoint, mount.root, full);
-        for (const auto& c : mount.controllers) m.v1_[c] = dir;
+        for (const auto& c : mount.controllers)
+            m.v1_[c] = dir;
     }
     if (!l.unified.empty()) {
         std::string full = relative ? join(own_of(""), cg) : cg;
@@ -99,7 +100,8 @@ std::vector<std::string> Manager::v1_dirs() const {
     std::vector<std::string> out;
     for (const auto& [c, d] : v1_) {
         bool seen = false;
-        for (const auto& o : out) seen = seen || o == d;
+        for (const auto& o : out)
+            seen = seen || o == d;
         if (!seen) out.push_back(d);
     }
     return out;
@@ -122,7 +124,8 @@ Status mkdir_chain(const std::string& dir, F fix) {
     auto slash = dir.rfind('/');
     if (slash == 0 || slash == std::string::npos) return sys_error("create cgroup " + dir);
     TRY(mkdir_chain(dir.substr(0, slash), fix));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return sys_error("create cgroup " + dir);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        return sys_error("create cgroup " + dir);
     return fix(dir);
 }
 }  // namespace
@@ -157,8 +160,9 @@ Status Manager::make() {
             while (in >> c) {
                 if (!v2_controllers_.count(c)) continue;
                 auto st = knob::write(parent, "cgroup.subtree_control", "+" + c);
-                if (!st) warnings_.push_back("cannot enable " + c + " in " + parent + ": " +
-                                             st.error().str());
+                if (!st)
+                    warnings_.push_back("cannot enable " + c + " in " + parent + ": " +
+                                        st.error().str());
             }
             return ok();
         }));
@@ -251,7 +255,8 @@ Status Manager::apply(const spec::Resources& r) {
 
 Status Manager::add_pid(pid_t pid) {
     const std::string p = std::to_string(pid);
-    for (const auto& d : v1_dirs()) TRY_CTX(knob::write(d, "cgroup.procs", p), "join cgroup");
+    for (const auto& d : v1_dirs())
+        TRY_CTX(knob::write(d, "cgroup.procs", p), "join cgroup");
     if (!v2_.empty()) TRY_CTX(knob::write(v2_, "cgroup.procs", p), "join cgroup");
     return ok();
 }

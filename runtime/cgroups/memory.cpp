@@ -16,9 +16,8 @@ Status check_usage(const std::string& dir, const char* usage_file, int64_t limit
     if (limit <= 0) return ok();
     auto usage = knob::read_u64(dir, usage_file);
     if (usage && usage.value() > static_cast<uint64_t>(limit))
-        return error("memory.limit: " + std::to_string(limit) +
-                     " is below the current usage " + std::to_string(usage.value()) +
-                     " (checkBeforeUpdate)");
+        return error("memory.limit: " + std::to_string(limit) + " is below the current usage " +
+                     std::to_string(usage.value()) + " (checkBeforeUpdate)");
     return ok();
 }
 }  // namespace
@@ -48,20 +47,18 @@ Status memory(const std::string& dir, const spec::Memory& m, Warnings& w) {
             TRY(knob::write(dir, "memory.memsw.limit_in_bytes", std::to_string(swap)));
         }
     } else {
-        if (limit != 0)
-            TRY(knob::write(dir, "memory.limit_in_bytes", std::to_string(limit)));
-        if (swap != 0)
-            TRY(knob::write(dir, "memory.memsw.limit_in_bytes", std::to_string(swap)));
+        if (limit != 0) TRY(knob::write(dir, "memory.limit_in_bytes", std::to_string(limit)));
+        if (swap != 0) TRY(knob::write(dir, "memory.memsw.limit_in_bytes", std::to_string(swap)));
     }
     if (val(m.reservation) != 0)
         TRY(knob::write(dir, "memory.soft_limit_in_bytes", std::to_string(*m.reservation)));
     if (val(m.kernel) != 0)
-        w.push_back("memory.kernel ignored: kernel memory limits are deprecated and not "
-                    "enforced by this kernel");
+        w.push_back(
+            "memory.kernel ignored: kernel memory limits are deprecated and not "
+            "enforced by this kernel");
     if (val(m.kernel_tcp) != 0) {
         if (knob::exists(dir, "memory.kmem.tcp.limit_in_bytes"))
-            TRY(knob::write(dir, "memory.kmem.tcp.limit_in_bytes",
-                            std::to_string(*m.kernel_tcp)));
+            TRY(knob::write(dir, "memory.kmem.tcp.limit_in_bytes", std::to_string(*m.kernel_tcp)));
         else
             w.push_back("memory.kernelTCP ignored: not supported by this kernel");
     }
@@ -88,8 +85,7 @@ namespace v2 {
 Status memory(const std::string& dir, const spec::Memory& m, Warnings& w) {
     int64_t limit = val(m.limit);
     int64_t swap = TRY(swap_to_v2(val(m.swap), limit));
-    if (m.check_before_update.value_or(false))
-        TRY(check_usage(dir, "memory.current", limit));
+    if (m.check_before_update.value_or(false)) TRY(check_usage(dir, "memory.current", limit));
     std::string swap_str = swap == 0 ? "" : knob::v2_num(swap);
     // memory and memory+swap equal: no swap at all.
     if (swap == 0 && val(m.swap) > 0) swap_str = "0";
@@ -100,11 +96,9 @@ Status memory(const std::string& dir, const spec::Memory& m, Warnings& w) {
             return st;
     }
     if (limit != 0) TRY(knob::write(dir, "memory.max", knob::v2_num(limit)));
-    if (val(m.reservation) != 0)
-        TRY(knob::write(dir, "memory.low", knob::v2_num(*m.reservation)));
+    if (val(m.reservation) != 0) TRY(knob::write(dir, "memory.low", knob::v2_num(*m.reservation)));
     if (val(m.kernel) != 0) w.push_back("memory.kernel ignored: not supported on cgroup v2");
-    if (val(m.kernel_tcp) != 0)
-        w.push_back("memory.kernelTCP ignored: not supported on cgroup v2");
+    if (val(m.kernel_tcp) != 0) w.push_back("memory.kernelTCP ignored: not supported on cgroup v2");
     if (m.swappiness) w.push_back("memory.swappiness ignored: not supported on cgroup v2");
     if (m.disable_oom_killer.value_or(false))
         w.push_back("memory.disableOOMKiller ignored: not supported on cgroup v2");

@@ -1,8 +1,8 @@
 // Manager: resource usage in runc's `events --stats` shape, and OOM notification.
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -23,7 +23,8 @@ std::map<std::string, uint64_t> keyed(const std::string& dir, const std::string&
     std::istringstream in(s.value());
     std::string k;
     uint64_t v;
-    while (in >> k >> v) out[k] = v;
+    while (in >> k >> v)
+        out[k] = v;
     return out;
 }
 
@@ -42,7 +43,8 @@ std::vector<uint64_t> numbers(const std::string& dir, const std::string& name) {
     if (!s) return out;
     std::istringstream in(s.value());
     uint64_t v;
-    while (in >> v) out.push_back(v);
+    while (in >> v)
+        out.push_back(v);
     return out;
 }
 
@@ -268,14 +270,15 @@ json cpuset_stats(const std::string& dir) {
             if (r.empty()) continue;
             uint64_t a = std::stoull(r.substr(0, dash));
             uint64_t b = dash == std::string::npos ? a : std::stoull(r.substr(dash + 1));
-            for (uint64_t i = a; i <= b; ++i) out.push_back(i);
+            for (uint64_t i = a; i <= b; ++i)
+                out.push_back(i);
         }
         return out;
     };
-    auto cpus = list(knob::exists(dir, "cpuset.effective_cpus") ? "cpuset.effective_cpus"
-                                                                 : "cpuset.cpus");
-    auto mems = list(knob::exists(dir, "cpuset.effective_mems") ? "cpuset.effective_mems"
-                                                                 : "cpuset.mems");
+    auto cpus =
+        list(knob::exists(dir, "cpuset.effective_cpus") ? "cpuset.effective_cpus" : "cpuset.cpus");
+    auto mems =
+        list(knob::exists(dir, "cpuset.effective_mems") ? "cpuset.effective_mems" : "cpuset.mems");
     if (!cpus.empty()) c["cpus"] = cpus;
     if (!mems.empty()) c["mems"] = mems;
     return c;

@@ -14,15 +14,6 @@ int pending(const char* name) {
     int fn(const GlobalOptions&, const std::vector<std::string>&) { \
         return pending(name);                                       \
     }
-BERTH_PENDING(cmd_create, "create")
-BERTH_PENDING(cmd_start, "start")
-BERTH_PENDING(cmd_run, "run")
-BERTH_PENDING(cmd_state, "state")
-BERTH_PENDING(cmd_kill, "kill")
-BERTH_PENDING(cmd_delete, "delete")
-BERTH_PENDING(cmd_list, "list")
-BERTH_PENDING(cmd_ps, "ps")
-BERTH_PENDING(cmd_spec, "spec")
 BERTH_PENDING(cmd_exec, "exec")
 BERTH_PENDING(cmd_update, "update")
 BERTH_PENDING(cmd_pause, "pause")

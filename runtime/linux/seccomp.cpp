@@ -195,6 +195,10 @@ Result<CompiledFilter> compile(const spec::Seccomp& p) {
         const std::string path = field("architectures[" + std::to_string(i) + "]");
         const ArchInfo* a = find_arch(p.architectures[i]);
         if (!a) return error(path + ": unknown architecture '" + p.architectures[i] + "'");
+        if (a->token == 0) {
+            log::debug(path + ": " + p.architectures[i] + " skipped: unknown to this libseccomp");
+            continue;
+        }
         int rc = seccomp_arch_add(ctx.get(), a->token);
         if (rc == -EDOM) {
             // One BPF program cannot mix byte orders (libseccomp says EDOM), and no process on

@@ -51,7 +51,8 @@ const std::vector<OperatorInfo>& all_operators() {
 }
 
 const std::vector<ArchInfo>& all_archs() {
-    // Every runtime-spec architecture libseccomp 2.5 knows; SCMP_ARCH_LOONGARCH64 needs 2.6.
+    // Every runtime-spec architecture. Token 0: this libseccomp does not know it (LOONGARCH64
+    // needs 2.6); such an architecture cannot be the host's, so compile() skips it.
     static const std::vector<ArchInfo> t = {
         {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
         {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
@@ -72,6 +73,11 @@ const std::vector<ArchInfo>& all_archs() {
         {"SCMP_ARCH_X32", SCMP_ARCH_X32},
         {"SCMP_ARCH_X86", SCMP_ARCH_X86},
         {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+#ifdef SCMP_ARCH_LOONGARCH64
+        {"SCMP_ARCH_LOONGARCH64", SCMP_ARCH_LOONGARCH64},
+#else
+        {"SCMP_ARCH_LOONGARCH64", 0},
+#endif
     };
     return t;
 }
@@ -129,7 +135,8 @@ Support probe_support() {
         std::string lower(a.name + 10);
         for (auto& c : lower)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (seccomp_arch_resolve_name(lower.c_str()) == a.token) s.archs.push_back(a.name);
+        if (a.token != 0 && seccomp_arch_resolve_name(lower.c_str()) == a.token)
+            s.archs.push_back(a.name);
     }
     for (const auto& f : all_flags()) {
         s.known_flags.push_back(f.name);

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace {
 
 [[noreturn]] void die(const char* what) {
@@ -48,8 +50,9 @@ int receive(int conn, std::string* json) {
         die("message without fd");
     }
     json->assign(buf.data(), size_t(n));
-    // The JSON may have been split across reads on the stream; take the rest until EOF.
-    for (;;) {
+    // A stream may split the JSON; read on until it parses. Not until EOF: runc keeps the
+    // connection open while the container runs, so EOF may never come.
+    while (!nlohmann::json::accept(*json)) {
         ssize_t m = read(conn, buf.data(), buf.size());
         if (m <= 0) break;
         json->append(buf.data(), size_t(m));

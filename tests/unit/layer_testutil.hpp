@@ -115,7 +115,8 @@ inline std::string raw_header(const std::string& name, char type, uint64_t size)
     std::snprintf(&h[100], 8, "%07o", 0644);
     std::snprintf(&h[108], 8, "%07o", 0);
     std::snprintf(&h[116], 8, "%07o", 0);
-    std::snprintf(&h[124], 12, "%011llo", static_cast<unsigned long long>(size));
+    // Eleven octal digits is all the field holds; larger sizes go in PAX headers.
+    std::snprintf(&h[124], 12, "%011llo", static_cast<unsigned long long>(size & 077777777777ULL));
     std::snprintf(&h[136], 12, "%011o", 1000000000);
     h[156] = type;
     std::memcpy(&h[257], "ustar", 6);

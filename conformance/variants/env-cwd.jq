@@ -1,0 +1,1 @@
+.process.env += ["FOO=bar", "EMPTY="] | .process.cwd = "/tmp"

@@ -1,0 +1,1 @@
+.hostname = "conformance-host" | .domainname = "example.test"

@@ -1,0 +1,2 @@
+.linux.maskedPaths += ["/etc/passwd", "/home"] | .linux.readonlyPaths += ["/tmp", "/root"] |
+  .root.readonly = false

@@ -1,0 +1,1 @@
+.linux.personality = {"domain": "LINUX32"}

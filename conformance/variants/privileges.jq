@@ -1,0 +1,1 @@
+.process.noNewPrivileges = false | .process.oomScoreAdj = 123

@@ -1,0 +1,1 @@
+.linux.namespaces |= map(select(.type != "network" and .type != "ipc"))

@@ -1,0 +1,41 @@
+// berth-image gc: remove blobs no name reaches and interrupted downloads.
+#include <cstdio>
+
+#include "base/args.hpp"
+#include "imagetool/cli/commands.hpp"
+#include "imagetool/cli/progress.hpp"
+#include "imagetool/store/store.hpp"
+
+namespace berth::image::cli {
+
+int cmd_gc(const GlobalOptions& g, const std::vector<std::string>& argv) {
+    Args a;
+    a.flag("help,h", "show help");
+    if (auto st = a.parse(argv); !st) {
+        report_error("gc: " + st.error().str());
+        return 125;
+    }
+    if (a.get_bool("help")) {
+        std::printf("Usage: berth-image gc\n");
+        return 0;
+    }
+    if (!a.positionals().empty()) {
+        report_error("gc: takes no arguments");
+        return 125;
+    }
+    auto store = Store::open(g.store);
+    if (!store) {
+        report_error("gc: " + store.error().str());
+        return 1;
+    }
+    auto r = store->gc();
+    if (!r) {
+        report_error("gc '" + g.store + "': " + r.error().str());
+        return 1;
+    }
+    std::printf("removed %zu blobs (%s), %zu temporary files\n", r->blobs_removed,
+                human_size(int64_t(r->bytes_removed)).c_str(), r->temp_removed);
+    return 0;
+}
+
+}  // namespace berth::image::cli

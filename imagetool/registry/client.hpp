@@ -1,0 +1,100 @@
+// A client for one registry (OCI distribution spec / Docker Registry API v2): ping, auth by
+// challenge (Bearer tokens and Basic), manifests with Accept negotiation, and blobs streamed
+// into the store with verification, resume, redirects and retries.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/result.hpp"
+#include "imagetool/registry/auth_challenge.hpp"
+#include "imagetool/registry/credentials.hpp"
+#include "imagetool/registry/http.hpp"
+#include "imagetool/store/store.hpp"
+#include "spec/image.hpp"
+
+namespace berth::image {
+
+inline constexpr size_t kMaxManifest = 4u << 20;
+inline constexpr size_t kMaxToken = 1u << 20;
+
+struct RegistryOptions {
+    // Unset: verify TLS, and fall back to plain HTTP only for a loopback registry (podman's
+    // rule). false: no verification and plain HTTP allowed. true: verified HTTPS only.
+    std::optional<bool> tls_verify;
+    std::string cert_dir;  // replaces /etc/{containers,docker}/certs.d when set
+    std::optional<Credentials> creds;
+    int max_attempts = 5;
+    std::chrono::milliseconds backoff{250};
+    std::chrono::seconds max_retry_after{30};
+};
+
+struct FetchedManifest {
+    std::string body;
+    std::string content_type;
+    spec::Digest digest;
+    spec::ManifestKind kind;
+    spec::Descriptor descriptor() const;
+};
+
+class RegistryClient {
+  public:
+    // registry: the normalised name ("docker.io", "localhost:5000"); the API host is derived.
+    RegistryClient(std::string registry, RegistryOptions opts);
+
+    // GET /v2/: decides the scheme and learns the auth challenge.
+    Status ping();
+    // Authenticates with the configured credentials (for login): a token fetch for Bearer
+    // registries, an authorised GET /v2/ for Basic ones.
+    Status verify_login();
+    // A manifest or index by tag or digest; the digest is computed and checked against the
+    // reference (when pinned) and Docker-Content-Digest; the kind is classified strictly.
+    Result<FetchedManifest> get_manifest(const std::string& repo, const std::string& reference);
+    // Streams a blob into the store (no-op if present): partial file under the store's tmp/
+    // (resumed with Range), size and digest checked as bytes arrive, renamed into blobs/
+    // only when complete and verified. progress(bytes_so_far) after each chunk.
+    Status fetch_blob(const std::string& repo, const spec::Descriptor& d, Store& store,
+                      const std::function<void(int64_t)>& progress = {});
+
+    const std::string& registry() const { return registry_; }
+
+  private:
+    using Sender = std::function<Result<Response>(HttpClient&, const Headers& auth)>;
+    // Sends with the auth for `scope`, answering 401 challenges (once per kind) and retrying
+    // transport errors, 429 and 5xx with backoff and Retry-After.
+    Result<Response> send(const std::string& scope, const Sender& sender);
+    Result<Headers> auth_headers(const std::string& scope);
+    Status handle_challenge(const Response& r, const std::string& scope, bool& retried_bearer,
+                            bool& retried_basic);
+    Status fetch_token(const Challenge& c, const std::string& scope);
+    Result<Response> get_following(
+        HttpClient& http, Url url, Headers headers,
+        const std::function<Result<Response>(HttpClient&, const Url&, const Headers&)>& once);
+    TlsOptions tls() const;
+    Url url(const std::string& path) const;
+
+    struct Token {
+        std::string value;
+        std::chrono::steady_clock::time_point expires;
+    };
+
+    std::string registry_;
+    std::string host_;
+    RegistryOptions opts_;
+    std::string scheme_ = "https";
+    bool pinged_ = false;
+    std::mutex mu_;
+    std::optional<Challenge> challenge_;  // what /v2/ (or a later 401) asked for
+    std::map<std::string, Token> tokens_;
+    bool use_basic_ = false;
+};
+
+// The registry's error message from an error body ({"errors":[{"code","message"}]}), or
+// "HTTP <status>".
+std::string registry_error(const Response& r);
+
+}  // namespace berth::image

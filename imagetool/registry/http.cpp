@@ -1,0 +1,395 @@
+// cpp-httplib adapter: the one place its exceptions are caught and its types converted.
+#include "imagetool/registry/http.hpp"
+
+#include <dirent.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <httplib.h>
+#include <algorithm>
+#include <cctype>
+
+#include "base/file.hpp"
+
+namespace berth::image {
+
+namespace {
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::vector<std::string> list_dir(const std::string& dir) {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (struct dirent* e = ::readdir(d))
+            out.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suf) {
+    return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf;
+}
+
+Response convert(const httplib::Response& r) {
+    Response out;
+    out.status = r.status;
+    for (const auto& [k, v] : r.headers)
+        out.headers.emplace_back(lower(k), v);
+    return out;
+}
+
+}  // namespace
+
+Result<Url> Url::parse(std::string_view text) {
+    Url u;
+    auto bad = [&](const char* why) {
+        return error("invalid URL '" + std::string(text) + "': " + why);
+    };
+    size_t sep = text.find("://");
+    if (sep == std::string_view::npos) return bad("no scheme");
+    u.scheme = lower(std::string(text.substr(0, sep)));
+    if (u.scheme != "https" && u.scheme != "http") return bad("scheme must be http or https");
+    std::string_view rest = text.substr(sep + 3);
+    size_t slash = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, slash);
+    if (slash != std::string_view::npos) {
+        u.target = std::string(rest.substr(slash));
+        if (size_t hash = u.target.find('#'); hash != std::string::npos) u.target.resize(hash);
+        if (u.target.empty() || u.target[0] != '/') u.target = "/" + u.target;
+    }
+    if (authority.find('@') != std::string_view::npos) return bad("user info not allowed");
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {
+        size_t close = authority.find(']');
+        if (close == std::string_view::npos) return bad("unterminated IPv6 address");
+        u.host = std::string(authority.substr(1, close - 1));
+        if (close + 1 < authority.size()) {
+            if (authority[close + 1] != ':') return bad("garbage after IPv6 address");
+            port = authority.substr(close + 2);
+        }
+    } else {
+        size_t colon = authority.rfind(':');
+        u.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (u.host.empty()) return bad("no host");
+    if (!port.empty()) {
+        int p = 0;
+        for (char c : port) {
+            if (!std::isdigit(static_cast<unsigned char>(c)) || p > 65535) return bad("bad port");
+            p = p * 10 + (c - '0');
+        }
+        if (p <= 0 || p > 65535) return bad("bad port");
+        u.port = p;
+    } else {
+        u.port = u.scheme == "https" ? 443 : 80;
+    }
+    return u;
+}
+
+std::string Url::host_port() const {
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return h + ":" + std::to_string(port);
+}
+
+std::string Url::origin() const {
+    return scheme + "://" + host_port();
+}
+
+Result<Url> Url::resolve(std::string_view loc) const {
+    if (loc.find("://") != std::string_view::npos) return Url::parse(loc);
+    if (loc.substr(0, 2) == "//") return Url::parse(scheme + ":" + std::string(loc));
+    Url u = *this;
+    if (!loc.empty() && loc.front() == '/') {
+        u.target = std::string(loc);
+    } else {
+        std::string base = target.substr(0, target.find('?'));
+        u.target = base.substr(0, base.rfind('/') + 1) + std::string(loc);
+    }
+    return u;
+}
+
+std::string Response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) return v;
+    return "";
+}
+
+std::vector<std::string> Response::header_all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : headers)
+        if (iequals(k, name)) out.push_back(v);
+    return out;
+}
+
+struct HttpClient::Impl {
+    TlsOptions tls;
+    std::map<std::string, std::unique_ptr<httplib::ClientImpl>> clients;
+
+    Result<httplib::ClientImpl*> client(const Url& u) {
+        std::string key = u.origin();
+        if (auto it = clients.find(key); it != clients.end()) return it->second.get();
+        std::unique_ptr<httplib::ClientImpl> c;
+        if (u.scheme == "https") {
+            std::string ca_files, cert, key_file;
+            std::vector<std::string> cas;
+            // certs.d/<host:port>/ as podman and docker lay it out.
+            std::vector<std::string> dirs;
+            if (!tls.cert_dir.empty()) {
+                dirs.push_back(tls.cert_dir);
+            } else {
+                for (const auto& base : tls.cert_dirs) {
+                    dirs.push_back(base + "/" + u.host_port());
+                    // A default port is also looked up under the bare host name.
+                    if (u.port == 443) dirs.push_back(base + "/" + u.host);
+                }
+            }
+            {
+                for (const auto& dir : dirs) {
+                    for (const auto& f : list_dir(dir)) {
+                        if (ends_with(f, ".crt")) cas.push_back(dir + "/" + f);
+                        if (ends_with(f, ".cert") && cert.empty()) {
+                            std::string k = f.substr(0, f.size() - 5) + ".key";
+                            if (!path_exists(dir + "/" + k))
+                                return error("client certificate '" + dir + "/" + f +
+                                             "' has no key '" + k + "'");
+                            cert = dir + "/" + f;
+                            key_file = dir + "/" + k;
+                        }
+                    }
+                }
+            }
+            auto ssl = cert.empty()
+                           ? std::make_unique<httplib::SSLClient>(u.host, u.port)
+                           : std::make_unique<httplib::SSLClient>(u.host, u.port, cert, key_file);
+            if (!ssl->is_valid()) return error("TLS setup for " + u.host_port() + " failed");
+            X509_STORE* store = X509_STORE_new();
+            X509_STORE_set_default_paths(store);
+            for (const auto& ca : cas)
+                if (X509_STORE_load_locations(store, ca.c_str(), nullptr) != 1) {
+                    X509_STORE_free(store);
+                    return error("cannot load CA certificate '" + ca + "'");
+                }
+            ssl->set_ca_cert_store(store);
+            ssl->enable_server_certificate_verification(tls.verify);
+            c = std::move(ssl);
+        } else {
+            c = std::make_unique<httplib::ClientImpl>(u.host, u.port);
+        }
+        c->set_keep_alive(true);
+        c->set_follow_location(false);
+        c->set_decompress(false);
+        c->set_connection_timeout(30, 0);
+        c->set_read_timeout(60, 0);
+        c->set_write_timeout(30, 0);
+        auto* raw = c.get();
+        clients[key] = std::move(c);
+        return raw;
+    }
+};
+
+HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
+    impl_->tls = std::move(tls);
+}
+HttpClient::~HttpClient() = default;
+
+namespace {
+
+httplib::Headers to_httplib(const Headers& h) {
+    httplib::Headers out;
+    for (const auto& [k, v] : h)
+        out.emplace(k, v);
+    if (out.find("User-Agent") == out.end())
+        out.emplace("User-Agent", std::string("berth-image/") + BERTH_VERSION);
+    // Blob bytes must arrive exactly as stored: digests are over the encoded form.
+    out.emplace("Accept-Encoding", "identity");
+    return out;
+}
+
+Error transport_error(const Url& u, httplib::Error e, long verify_result) {
+    std::string msg = u.origin() + ": " + httplib::to_string(e);
+    if (e == httplib::Error::SSLServerVerification && verify_result != 0)
+        msg += std::string(" (") + X509_verify_cert_error_string(verify_result) + ")";
+    return Error(e == httplib::Error::Connection ? ECONNREFUSED : EIO, msg);
+}
+
+}  // namespace
+
+Result<Response> HttpClient::request(const std::string& method, const Url& url,
+                                     const Headers& headers, size_t cap) {
+    try {
+        auto* c = TRY(impl_->client(url));
+        Response out;
+        bool over = false;
+        httplib::Result r{nullptr, httplib::Error::Unknown};
+        if (method == "HEAD") {
+            r = c->Head(url.target, to_httplib(headers));
+        } else {
+            r = c->Get(
+                url.target, to_httplib(headers),
+                [&](const httplib::Response& resp) {
+                    auto cl = resp.get_header_value("Content-Length");
+                    if (!cl.empty() && std::strtoull(cl.c_str(), nullptr, 10) > cap) {
+                        over = true;
+                        return false;
+                    }
+                    return true;
+                },
+                [&](const char* data, size_t n) {
+                    if (out.body.size() + n > cap) {
+                        over = true;
+                        return false;
+                    }
+                    out.body.append(data, n);
+                    return true;
+                });
+        }
+        if (over) return error(url.str() + ": response over " + std::to_string(cap) + " bytes");
+        if (!r) {
+            long vr = 0;
+            if (auto* s = dynamic_cast<httplib::SSLClient*>(c)) vr = s->get_openssl_verify_result();
+            return transport_error(url, r.error(), vr);
+        }
+        Response conv = convert(r.value());
+        conv.body = std::move(out.body);
+        return conv;
+    } catch (const std::exception& e) {
+        return error(url.str() + ": " + e.what());
+    }
+}
+
+Result<Response> HttpClient::stream(const Url& url, const Headers& headers,
+                                    const std::function<bool(const Response&)>& on_headers,
+                                    const std::function<bool(const char*, size_t)>& on_data) {
+    try {
+        auto* c = TRY(impl_->client(url));
+        Response head;
+        bool accepted = false;
+        bool aborted = false;
+        std::string err_body;
+        auto r = c->Get(
+            url.target, to_httplib(headers),
+            [&](const httplib::Response& resp) {
+                head = convert(resp);
+                if (resp.status >= 200 && resp.status < 300) {
+                    accepted = on_headers(head);
+                    return accepted;
+                }
+                return true;
+            },
+            [&](const char* data, size_t n) {
+                if (accepted) {
+                    if (!on_data(data, n)) {
+                        aborted = true;
+                        return false;
+                    }
+                    return true;
+                }
+                if (err_body.size() + n > (64u << 10)) return false;
+                err_body.append(data, n);
+                return true;
+            });
+        if (aborted) {
+            head.body = std::move(err_body);
+            return head;
+        }
+        if (!r) {
+            // A stream cut by the peer after headers: return what we know so the caller
+            // can resume; with no headers at all it is a transport error.
+            if (head.status != 0 && r.error() == httplib::Error::Read)
+                return error(url.str() + ": connection closed during the body");
+            if (head.status != 0 && !accepted) return head;
+            long vr = 0;
+            if (auto* s = dynamic_cast<httplib::SSLClient*>(c)) vr = s->get_openssl_verify_result();
+            return transport_error(url, r.error(), vr);
+        }
+        Response out = convert(r.value());
+        out.body = std::move(err_body);
+        return out;
+    } catch (const std::exception& e) {
+        return error(url.str() + ": " + e.what());
+    }
+}
+
+std::string base64_encode(std::string_view in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        uint32_t v =
+            uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
+        out += t[v >> 18];
+        out += t[(v >> 12) & 63];
+        out += t[(v >> 6) & 63];
+        out += t[v & 63];
+    }
+    if (i + 1 == in.size()) {
+        uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+        out += t[v >> 18];
+        out += t[(v >> 12) & 63];
+        out += "==";
+    } else if (i + 2 == in.size()) {
+        uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8;
+        out += t[v >> 18];
+        out += t[(v >> 12) & 63];
+        out += t[(v >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+Result<std::string> base64_decode(std::string_view in) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+' || c == '-') return 62;
+        if (c == '/' || c == '_') return 63;
+        return -1;
+    };
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        if (c == '=' || c == '\n' || c == '\r') continue;
+        int v = val(c);
+        if (v < 0) return error("invalid base64");
+        acc = (acc << 6) | uint32_t(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += char((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+std::string url_encode(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += char(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace berth::image

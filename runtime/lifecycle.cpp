@@ -1,0 +1,518 @@
+// create, start, run, kill, delete and the read-only views of containers.
+#include "runtime/lifecycle.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "base/file.hpp"
+#include "base/log.hpp"
+#include "runtime/linux/hooks.hpp"
+#include "runtime/linux/terminal.hpp"
+#include "runtime/process.hpp"
+#include "runtime/sync.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+Result<std::string> absolute_dir(const std::string& path) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) return sys_error("bundle '" + path + "'");
+    struct stat sb;
+    if (::stat(buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return Error(ENOTDIR, "bundle '" + path + "'");
+    return std::string(buf);
+}
+
+Result<UniqueFd> listen_start_socket(const std::string& path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!fd) return sys_error("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        return error("state directory path too long for a socket: '" + path + "'");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return sys_error("bind '" + path + "'");
+    ::chmod(path.c_str(), 0600);
+    if (::listen(fd.get(), 1) < 0) return sys_error("listen '" + path + "'");
+    return fd;
+}
+
+std::string rootfs_path(const spec::Spec& spec, const std::string& bundle) {
+    std::string r = spec.root ? spec.root->path : "rootfs";
+    if (r.empty() || r[0] != '/') r = bundle + "/" + r;
+    return r;
+}
+
+Result<spec::Spec> saved_config(const ContainerDir& dir) {
+    return spec::load_config(dir.file("config.json"));
+}
+
+Status signal_init(const ContainerState& st, int sig) {
+    // A pidfd taken and then checked against the saved start time: the signal cannot reach a
+    // process that reused the pid after the init exited.
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+    if (!pidfd) {
+        if (errno == ESRCH) return error("container not running");
+        return sys_error("pidfd_open");
+    }
+    if (!init_alive(st)) return error("container not running");
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+        if (errno == ESRCH) return error("no such process");
+        return sys_error("kill");
+    }
+    return ok();
+}
+
+uint64_t ns_inode(pid_t pid, const char* ns) {
+    struct stat sb;
+    std::string p = "/proc/" + std::to_string(pid) + "/ns/" + ns;
+    return ::stat(p.c_str(), &sb) == 0 ? sb.st_ino : 0;
+}
+
+pid_t ppid_of(pid_t pid) {
+    auto text = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!text) return -1;
+    auto p = text->rfind(')');
+    if (p == std::string::npos || p + 4 > text->size()) return -1;
+    return pid_t(std::atoi(text->c_str() + p + 4));
+}
+
+std::vector<pid_t> all_pids() {
+    std::vector<pid_t> out;
+    DIR* d = ::opendir("/proc");
+    if (!d) return out;
+    while (auto* e = ::readdir(d)) {
+        char* end;
+        long v = std::strtol(e->d_name, &end, 10);
+        if (*end == 0 && v > 0) out.push_back(pid_t(v));
+    }
+    ::closedir(d);
+    return out;
+}
+
+// TODO(cgroups): read the container cgroup's cgroup.procs once the cgroups library lands.
+// Until then: every process in the init's pid namespace when it has its own, otherwise the
+// init and its descendants.
+std::vector<pid_t> pids_of(const ContainerState& st) {
+    std::vector<pid_t> out;
+    if (!init_alive(st)) return out;
+    auto pids = all_pids();
+    if (st.new_pid_ns) {
+        uint64_t ino = ns_inode(st.pid, "pid");
+        for (pid_t p : pids)
+            if (ino && ns_inode(p, "pid") == ino && pid_start_time(p) != 0) out.push_back(p);
+        return out;
+    }
+    std::set<pid_t> tree{st.pid};
+    bool grew = true;
+    while (grew) {
+        grew = false;
+        for (pid_t p : pids)
+            if (!tree.count(p) && tree.count(ppid_of(p))) tree.insert(p), grew = true;
+    }
+    return {tree.begin(), tree.end()};
+}
+
+Status wait_gone(const ContainerState& st, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        if (!init_alive(st)) return ok();
+        ::usleep(10000);
+    }
+    return error("container init " + std::to_string(st.pid) + " did not exit");
+}
+
+std::string owner_of(const std::string& path) {
+    struct stat sb;
+    if (::stat(path.c_str(), &sb) < 0) return "";
+    if (auto* pw = ::getpwuid(sb.st_uid)) return pw->pw_name;
+    return std::to_string(sb.st_uid);
+}
+
+// Tears down a stopped container: poststop hooks (failures only warn), then the state.
+Status destroy(ContainerDir& dir, const ContainerState& st) {
+    // TODO(cgroups): destroy the container's cgroup here.
+    if (auto cfg = saved_config(dir); cfg && cfg->hooks && !cfg->hooks->poststop.empty()) {
+        auto s = linux_::run_hooks(cfg->hooks->poststop, "poststop",
+                           state_json(st, RunStatus::stopped, false));
+        if (!s) log::warn(s.error().str());
+    }
+    return dir.remove();
+}
+
+}  // namespace
+
+Result<int> parse_signal(const std::string& s) {
+    if (s.empty()) return error("invalid signal ''");
+    if (std::all_of(s.begin(), s.end(), ::isdigit)) {
+        int n = std::atoi(s.c_str());
+        if (n <= 0 || n >= NSIG) return error("invalid signal number " + s);
+        return n;
+    }
+    std::string name = s;
+    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    for (int n = 1; n < NSIG; ++n) {
+        const char* abbrev = ::sigabbrev_np(n);
+        if (abbrev && name == abbrev) return n;
+    }
+    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+        int base = name[2] == 'M' && name[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+        if (name.size() == 5) return base;
+        int off = std::atoi(name.c_str() + 5);
+        int n = base + off;
+        if (n >= SIGRTMIN && n <= SIGRTMAX) return n;
+    }
+    return error("unknown signal \"" + s + "\"");
+}
+
+Result<Created> create_container(const CreateOptions& o) {
+    std::string bundle = TRY(absolute_dir(o.bundle.empty() ? "." : o.bundle));
+    std::string config_text = TRY(read_file(bundle + "/config.json", 64 << 20)
+                                      .context("config.json"));
+    spec::Spec spec = TRY(spec::parse_config(config_text).context("config.json"));
+    TRY(spec::validate(spec));
+    const spec::Process* proc = spec.process ? &*spec.process : nullptr;
+    if (proc && proc->terminal && !o.foreground && o.console_socket.empty())
+        return error("cannot allocate tty if berth will detach without setting console socket");
+    if (!o.console_socket.empty() && (!proc || !proc->terminal))
+        return error("cannot use console socket if berth will not detach or allocate tty");
+    ProcessPlan plan = TRY(plan_process(spec, bundle, o.id));
+    plan.no_pivot = o.no_pivot;
+    plan.no_new_keyring = o.no_new_keyring;
+    plan.extra_fds = o.preserve_fds;
+    // systemd socket activation, as runc passes it on: the fds right after stdio, before the
+    // --preserve-fds ones, with the environment rewritten for the container's pid.
+    if (const char* lp = ::getenv("LISTEN_PID"); lp && std::atoi(lp) == ::getpid()) {
+        if (const char* lf = ::getenv("LISTEN_FDS"); lf && std::atoi(lf) > 0) {
+            int n = std::atoi(lf);
+            plan.env.push_back("LISTEN_FDS=" + std::to_string(n));
+            plan.env.push_back("LISTEN_PID=1");
+            plan.extra_fds += n;
+        }
+    }
+    for (int i = 0; i < plan.extra_fds; ++i)
+        if (::fcntl(3 + i, F_GETFD) < 0)
+            return sys_error("--preserve-fds: fd " + std::to_string(3 + i) + " is not open");
+
+    UniqueFd console_parent;
+    if (proc->terminal) {
+        if (o.foreground) {
+            int sv[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return sys_error("socketpair");
+            console_parent = UniqueFd(sv[0]);
+            plan.console_socket = UniqueFd(sv[1]);
+        } else {
+            plan.console_socket = TRY(linux_::connect_console_socket(o.console_socket));
+        }
+    }
+
+    ContainerDir dir = TRY(ContainerDir::create(o.root, o.id));
+    auto cleanup = [&](Error e) -> Error {
+        (void)dir.remove();
+        return e;
+    };
+    if (auto s = write_file_atomic(dir.file("config.json"), config_text, 0600); !s)
+        return cleanup(std::move(s).error());
+    auto listener = listen_start_socket(dir.file("start.sock"));
+    if (!listener) return cleanup(std::move(listener).error());
+    plan.start_listener = std::move(*listener);
+    plan.close_in_child.push_back(dir.lock_fd());
+
+    ContainerState st;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = rootfs_path(spec, bundle);
+    st.created = log::rfc3339_now();
+    st.annotations = spec.annotations;
+    st.new_pid_ns = plan.ns.is_new(CLONE_NEWPID);
+    st.systemd_cgroup = o.systemd_cgroup;
+    if (spec.linux_) st.cgroups_path = spec.linux_->cgroups_path;
+
+    SpawnCallbacks cb;
+    cb.runtime_hooks = [&](pid_t pid) -> Status {
+        if (!spec.hooks) return ok();
+        ContainerState s = st;
+        s.pid = pid;
+        std::string j = state_json(s, RunStatus::creating, false);
+        TRY(linux_::run_hooks(spec.hooks->prestart, "prestart", j));
+        TRY(linux_::run_hooks(spec.hooks->create_runtime, "createRuntime", j));
+        return ok();
+    };
+    cb.state_json = [&](pid_t pid, const char* status) {
+        ContainerState s = st;
+        s.pid = pid;
+        return state_json(s, std::string(status) == "created" ? RunStatus::created
+                                                              : RunStatus::creating,
+                          false);
+    };
+    // CVE-2019-5736 (defence in depth next to the sealed binary): the init, a fork of berth
+    // until it execs, is not dumpable, so no process in the container can open its
+    // /proc/<pid>/exe, fds or memory. execve resets it for the user's program.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    auto pid = spawn_init(plan, cb);
+    ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (!pid) return cleanup(std::move(pid).error());
+    st.pid = *pid;
+    st.pid_start_time = pid_start_time(*pid);
+    auto fail = [&](Error e) -> Error {
+        ::kill(*pid, SIGKILL);
+        if (o.foreground) ::waitpid(*pid, nullptr, 0);
+        return cleanup(std::move(e));
+    };
+    if (auto s = dir.save(st); !s) return fail(std::move(s).error());
+    if (!o.pid_file.empty()) {
+        std::string pf = o.pid_file;
+        if (pf[0] != '/') {
+            char cwd[PATH_MAX];
+            if (::getcwd(cwd, sizeof cwd)) pf = std::string(cwd) + "/" + pf;
+        }
+        if (auto s = write_file_atomic(pf, std::to_string(*pid), 0644); !s)
+            return fail(std::move(s).error().with_context("--pid-file"));
+    }
+    Created c;
+    c.pid = *pid;
+    if (console_parent) {
+        auto m = recv_fd(console_parent.get());
+        if (!m) return fail(std::move(m).error().with_context("receive the pty master"));
+        c.console = std::move(*m);
+    }
+    return c;
+}
+
+Status start_container(const std::string& root, const std::string& id) {
+    ContainerDir dir = TRY(ContainerDir::open(root, id));
+    ContainerState st = TRY(dir.load());
+    switch (current_status(dir, st)) {
+        case RunStatus::stopped:
+            return error("cannot start a container that has stopped");
+        case RunStatus::running:
+        case RunStatus::paused:
+            return error("cannot start an already running container");
+        default:
+            break;
+    }
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!fd) return sys_error("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string path = dir.file("start.sock");
+    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size(), sizeof addr.sun_path - 1));
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return error("container not running");
+    char go = 's';
+    if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1) return error("container not running");
+    // The init closes the connection by exec (CLOEXEC); anything it writes is its failure.
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        msg.append(buf, size_t(n));
+    }
+    ::unlink(path.c_str());
+    if (!msg.empty()) return error(msg);
+    auto cfg = saved_config(dir);
+    if (cfg && cfg->hooks && !cfg->hooks->poststart.empty()) {
+        auto s = linux_::run_hooks(cfg->hooks->poststart, "poststart",
+                                   state_json(st, RunStatus::running, false));
+        if (!s) {
+            // As runc: a failed poststart hook stops the container.
+            (void)signal_init(st, SIGKILL);
+            return std::move(s).error();
+        }
+    }
+    return ok();
+}
+
+namespace {
+
+// The foreground half of `run`: relays signals to the init (and the terminal, if any) until
+// the init exits; returns its exit status in the shell's convention.
+Result<int> wait_foreground(pid_t init, UniqueFd console, const sigset_t& sigs) {
+    UniqueFd sfd(::signalfd(-1, &sigs, SFD_CLOEXEC));
+    if (!sfd) return sys_error("signalfd");
+    std::optional<linux_::RawMode> raw;
+    bool tty_in = console && ::isatty(0);
+    if (tty_in) {
+        raw.emplace(0);
+        winsize ws;
+        if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(console.get(), TIOCSWINSZ, &ws);
+    }
+    bool stdin_open = bool(console);
+    bool master_open = bool(console);
+    int exit_code = -1;
+    char buf[16384];
+    while (exit_code < 0 || master_open) {
+        pollfd p[3];
+        int n = 0;
+        p[n++] = {sfd.get(), POLLIN, 0};
+        int master_i = -1, stdin_i = -1;
+        if (master_open) master_i = n, p[n++] = {console.get(), POLLIN, 0};
+        if (stdin_open) stdin_i = n, p[n++] = {0, POLLIN, 0};
+        // Once the init is gone, drain what the terminal still holds, then stop.
+        int r = ::poll(p, nfds_t(n), exit_code >= 0 ? 100 : -1);
+        if (r < 0 && errno != EINTR) return sys_error("poll");
+        if (r == 0) break;
+        if (p[0].revents & POLLIN) {
+            signalfd_siginfo si;
+            if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGCHLD) {
+                    int status;
+                    pid_t w;
+                    while ((w = ::waitpid(-1, &status, WNOHANG)) > 0)
+                        if (w == init)
+                            exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
+                                                          : 128 + WTERMSIG(status);
+                } else if (si.ssi_signo == SIGWINCH) {
+                    winsize ws;
+                    if (console && ::ioctl(0, TIOCGWINSZ, &ws) == 0)
+                        ::ioctl(console.get(), TIOCSWINSZ, &ws);
+                } else if (exit_code < 0) {
+                    ::kill(init, int(si.ssi_signo));
+                }
+            }
+        }
+        if (master_i >= 0 && p[master_i].revents) {
+            ssize_t k = ::read(console.get(), buf, sizeof buf);
+            if (k <= 0)
+                master_open = false;
+            else
+                (void)write_all(1, std::string_view(buf, size_t(k)));
+        }
+        if (stdin_i >= 0 && p[stdin_i].revents) {
+            ssize_t k = ::read(0, buf, sizeof buf);
+            if (k <= 0)
+                stdin_open = false;
+            else
+                (void)write_all(console.get(), std::string_view(buf, size_t(k)));
+        }
+    }
+    return exit_code < 0 ? 255 : exit_code;
+}
+
+}  // namespace
+
+Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
+    if (detach) {
+        TRY(create_container(o));
+        auto s = start_container(o.root, o.id);
+        if (!s) {
+            (void)delete_container(o.root, o.id, true);
+            return std::move(s).error();
+        }
+        return 0;
+    }
+    // Signals are blocked from before the clone so none is lost; the children reset the mask.
+    sigset_t sigs, old;
+    sigfillset(&sigs);
+    sigdelset(&sigs, SIGKILL);
+    sigdelset(&sigs, SIGSTOP);
+    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS}) sigdelset(&sigs, s);
+    ::sigprocmask(SIG_BLOCK, &sigs, &old);
+    CreateOptions fo = o;
+    fo.foreground = true;
+    auto c = create_container(fo);
+    if (!c) {
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return std::move(c).error();
+    }
+    auto s = start_container(o.root, o.id);
+    Result<int> code = s ? wait_foreground(c->pid, std::move(c->console), sigs)
+                         : Result<int>(std::move(s).error());
+    if (!code) {
+        ::kill(c->pid, SIGKILL);
+        ::waitpid(c->pid, nullptr, 0);
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (!keep || !code) {
+        auto d = delete_container(o.root, o.id, true);
+        if (!d && code) return std::move(d).error();
+    }
+    return code;
+}
+
+Status kill_container(const std::string& root, const std::string& id, int sig, bool all) {
+    ContainerDir dir = TRY(ContainerDir::open(root, id, false));
+    ContainerState st = TRY(dir.load());
+    RunStatus s = current_status(dir, st);
+    if (s == RunStatus::stopped) return error("container not running");
+    if (all) {
+        // TODO(cgroups): signal every pid of the container cgroup (freezing it first).
+        for (pid_t p : pids_of(st))
+            if (p != st.pid) ::kill(p, sig);
+    }
+    return signal_init(st, sig);
+}
+
+Status delete_container(const std::string& root, const std::string& id, bool force) {
+    auto d = ContainerDir::open(root, id);
+    if (!d) {
+        if (force && d.error().message() == "container does not exist") {
+            // A create killed half-way leaves a directory without state.json: remove it.
+            if (validate_id(id)) (void)remove_all(root + "/" + id);
+            return ok();
+        }
+        return std::move(d).error();
+    }
+    ContainerDir dir = std::move(*d);
+    ContainerState st = TRY(dir.load());
+    RunStatus s = current_status(dir, st);
+    if ((s == RunStatus::running || s == RunStatus::paused) && !force)
+        return error("cannot delete container " + id + " that is not stopped: " + status_name(s));
+    if (s != RunStatus::stopped) {
+        if (!st.new_pid_ns)
+            for (pid_t p : pids_of(st))
+                if (p != st.pid) ::kill(p, SIGKILL);
+        (void)signal_init(st, SIGKILL);
+        TRY(wait_gone(st, 10000));
+    }
+    return destroy(dir, st);
+}
+
+Result<StateView> container_state(const std::string& root, const std::string& id) {
+    ContainerDir dir = TRY(ContainerDir::open(root, id, false));
+    StateView v;
+    v.state = TRY(dir.load());
+    v.status = current_status(dir, v.state);
+    v.owner = owner_of(dir.path());
+    return v;
+}
+
+std::vector<StateView> list_containers(const std::string& root) {
+    std::vector<StateView> out;
+    for (const auto& id : list_ids(root))
+        if (auto v = container_state(root, id)) out.push_back(std::move(*v));
+    return out;
+}
+
+Result<std::vector<pid_t>> container_pids(const std::string& root, const std::string& id) {
+    ContainerDir dir = TRY(ContainerDir::open(root, id, false));
+    ContainerState st = TRY(dir.load());
+    if (current_status(dir, st) == RunStatus::stopped) return error("container not running");
+    return pids_of(st);
+}
+
+}  // namespace berth::runtime

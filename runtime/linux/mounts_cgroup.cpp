@@ -1,0 +1,185 @@
+// A `cgroup` mount: on a cgroup v1 or hybrid host, a tmpfs with one directory per v1 hierarchy
+// (as runc does; the hybrid host's unified hierarchy is not part of the v1 view); on a pure v2
+// host a cgroup2 mount. Inside a new cgroup namespace the hierarchies are mounted fresh (the
+// namespace makes the container's cgroup their root); without one the container's own cgroup
+// directories are bind-mounted from the host, so it never sees its siblings.
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <vector>
+
+#include "base/file.hpp"
+#include "base/in_root.hpp"
+#include "runtime/linux/mounts.hpp"
+
+namespace berth::runtime::linux_ {
+namespace {
+
+struct Hierarchy {
+    std::string mountpoint;            // host path, e.g. /sys/fs/cgroup/cpu
+    std::string root;                  // mountinfo root of that mount
+    std::vector<std::string> options;  // superblock options: controllers and name=
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    std::istringstream in(s);
+    while (std::getline(in, cur, sep))
+        out.push_back(cur);
+    return out;
+}
+
+// The v1 hierarchies this process sees, from its mountinfo (fstype "cgroup").
+Result<std::vector<Hierarchy>> v1_hierarchies() {
+    auto text = TRY(read_file("/proc/self/mountinfo"));
+    std::vector<Hierarchy> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        auto pre = split(line.substr(0, dash), ' ');
+        auto post = split(line.substr(dash + 3), ' ');
+        if (pre.size() < 5 || post.size() < 3 || post[0] != "cgroup") continue;
+        Hierarchy h;
+        h.root = pre[3];
+        h.mountpoint = pre[4];
+        for (auto& o : split(post[2], ','))
+            if (o != "rw" && o != "ro") h.options.push_back(o);
+        // Two mounts of one hierarchy (bind copies): keep the first.
+        bool dup = false;
+        for (auto& e : out)
+            dup = dup || e.options == h.options;
+        if (!dup) out.push_back(std::move(h));
+    }
+    return out;
+}
+
+bool is_controller(const std::string& opt) {
+    return opt.find('=') == std::string::npos || opt.rfind("name=", 0) == 0;
+}
+
+// This process's path in the hierarchy that has exactly these controllers.
+Result<std::string> own_path(const Hierarchy& h) {
+    auto text = TRY(read_file("/proc/self/cgroup"));
+    std::vector<std::string> ctrls;
+    for (auto& o : h.options)
+        if (is_controller(o) && o != "xattr" && o != "noprefix" && o != "clone_children")
+            ctrls.push_back(o);
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        auto a = line.find(':');
+        auto b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        auto listed = split(line.substr(a + 1, b - a - 1), ',');
+        if (listed.empty()) continue;
+        bool all = true;
+        for (auto& c : listed) {
+            bool found = false;
+            for (auto& o : ctrls)
+                found = found || o == c;
+            all = all && found;
+        }
+        if (all && listed.size() == ctrls.size()) return line.substr(b + 1);
+    }
+    return error("no entry for '" + h.mountpoint + "' in /proc/self/cgroup");
+}
+
+std::string base_name(const std::string& p) {
+    auto s = p.find_last_of('/');
+    return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+AttrChange cgroup_attrs(const PlannedMount& pm) {
+    AttrChange c;
+    c.set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (pm.opts.flags & MS_RDONLY) c.set |= MOUNT_ATTR_RDONLY;
+    return c;
+}
+
+Status mount_v1(const PlannedMount& pm, int target_fd, const MountEnv& env) {
+    auto hierarchies = TRY(v1_hierarchies());
+    MountOptions tmpfs_opts;
+    tmpfs_opts.flags = pm.opts.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
+    tmpfs_opts.cleared = pm.opts.cleared;
+    tmpfs_opts.data = {"mode=755"};
+    auto tmpfs = TRY(new_fs_mount("tmpfs", "tmpfs", tmpfs_opts, "cgroup tmpfs"));
+    TRY(attach_tree(tmpfs.get(), target_fd, "cgroup tmpfs"));
+    // Sub-mounts go onto directories of the now attached tmpfs, reached through its fd.
+    for (const auto& h : hierarchies) {
+        std::string name = base_name(h.mountpoint);
+        if (name.empty() || name == "." || name == "..") continue;
+        if (mkdirat(tmpfs.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+            return sys_error("mkdir cgroup '" + name + "'");
+        UniqueFd dir(
+            openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!dir) return sys_error("open cgroup '" + name + "'");
+        UniqueFd mnt;
+        if (env.new_cgroup_namespace) {
+            MountOptions o;
+            for (auto& opt : h.options)
+                o.data.push_back(opt);
+            std::string source = "cgroup";
+            mnt = TRY(new_fs_mount("cgroup", source, o, "cgroup '" + name + "'"));
+            TRY(set_mount_attrs(mnt.get(), cgroup_attrs(pm), false, "cgroup '" + name + "'"));
+        } else {
+            std::string path = TRY(own_path(h));
+            if (h.root != "/" && path.rfind(h.root, 0) == 0) path = path.substr(h.root.size());
+            std::string src = h.mountpoint + path;
+            mnt = TRY_CTX(clone_tree(AT_FDCWD, src, false), "bind cgroup '" + src + "'");
+            TRY(set_mount_attrs(mnt.get(), cgroup_attrs(pm), false, "cgroup '" + name + "'"));
+        }
+        TRY(attach_tree(mnt.get(), dir.get(), "cgroup '" + name + "'"));
+        // Co-mounted controllers ("cpu,cpuacct") get one symlink per controller, as on hosts.
+        if (name.find(',') != std::string::npos) {
+            for (auto& c : split(name, ','))
+                if (symlinkat(name.c_str(), tmpfs.get(), c.c_str()) < 0 && errno != EEXIST)
+                    return sys_error("symlink cgroup '" + c + "'");
+        }
+    }
+    // The tmpfs itself stays writable, as under runc (the hierarchies in it carry "ro"): the
+    // container sees the same mount table under either runtime.
+    for (unsigned long p : pm.opts.propagation)
+        TRY(set_propagation(tmpfs.get(), p, "cgroup tmpfs"));
+    return ok();
+}
+
+Status mount_v2(const PlannedMount& pm, int target_fd, const MountEnv& env) {
+    MountOptions o;
+    o.flags = pm.opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    auto mnt = new_fs_mount("cgroup2", "cgroup2", o, "cgroup2");
+    if (!mnt && (mnt.error().code() == EPERM || mnt.error().code() == EBUSY) &&
+        !env.new_cgroup_namespace) {
+        // Without a cgroup namespace of its own (rootless), bind the container's cgroup.
+        auto text = TRY(read_file("/proc/self/cgroup"));
+        auto pos = text.find("0::");
+        if (pos == std::string::npos) return std::move(mnt).error();
+        std::string path = text.substr(pos + 3);
+        path = path.substr(0, path.find('\n'));
+        mnt = clone_tree(AT_FDCWD, "/sys/fs/cgroup" + path, false);
+        if (mnt) TRY(set_mount_attrs(mnt->get(), cgroup_attrs(pm), false, "cgroup2"));
+    }
+    if (!mnt) return std::move(mnt).error();
+    TRY(attach_tree(mnt->get(), target_fd, "cgroup2"));
+    for (unsigned long p : pm.opts.propagation)
+        TRY(set_propagation(mnt->get(), p, "cgroup2"));
+    return ok();
+}
+
+}  // namespace
+
+Status mount_cgroup(const PlannedMount& pm, int target_fd, const MountEnv& env) {
+    struct statfs sfs;
+    if (statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+        return mount_v2(pm, target_fd, env);
+    return mount_v1(pm, target_fd, env);
+}
+
+}  // namespace berth::runtime::linux_

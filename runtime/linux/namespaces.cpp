@@ -1,0 +1,145 @@
+// Namespace planning (parent) and joining/creating (stage1).
+#include "runtime/linux/namespaces.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+
+#include <algorithm>
+
+#include "base/file.hpp"
+
+namespace berth::runtime::linux_ {
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+// setns order: user first (joining it grants the capabilities needed to join the rest when
+// they belong to it); mount late, since joining it changes root and cwd.
+const char* const kNamespaceTypes[8] = {"user", "ipc", "uts", "network",
+                                        "pid",  "cgroup", "time", "mount"};
+
+int namespace_flag(const std::string& type) {
+    if (type == "pid") return CLONE_NEWPID;
+    if (type == "network") return CLONE_NEWNET;
+    if (type == "mount") return CLONE_NEWNS;
+    if (type == "ipc") return CLONE_NEWIPC;
+    if (type == "uts") return CLONE_NEWUTS;
+    if (type == "user") return CLONE_NEWUSER;
+    if (type == "cgroup") return CLONE_NEWCGROUP;
+    if (type == "time") return CLONE_NEWTIME;
+    return 0;
+}
+
+const char* namespace_proc_name(const std::string& type) {
+    if (type == "network") return "net";
+    if (type == "mount") return "mnt";
+    if (type == "pid") return "pid";
+    if (type == "ipc") return "ipc";
+    if (type == "uts") return "uts";
+    if (type == "user") return "user";
+    if (type == "cgroup") return "cgroup";
+    if (type == "time") return "time";
+    return "";
+}
+
+bool NamespacePlan::has(int flag) const {
+    if (unshare_flags & flag) return true;
+    return std::any_of(joins.begin(), joins.end(),
+                       [&](const NamespaceJoin& j) { return j.flag == flag; });
+}
+
+bool NamespacePlan::joins_user() const {
+    return std::any_of(joins.begin(), joins.end(),
+                       [](const NamespaceJoin& j) { return j.flag == CLONE_NEWUSER; });
+}
+
+Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
+    NamespacePlan plan;
+    if (!spec.linux_) return plan;
+    const auto& nss = spec.linux_->namespaces;
+    for (size_t i = 0; i < nss.size(); ++i) {
+        const auto& ns = nss[i];
+        std::string field = "linux.namespaces[" + std::to_string(i) + "]";
+        int flag = namespace_flag(ns.type);
+        if (!flag) return error("config.json: " + field + ".type: unknown namespace '" + ns.type + "'");
+        if (plan.has(flag))
+            return error("config.json: " + field + ".type: namespace '" + ns.type + "' given twice");
+        if (ns.path.empty()) {
+            plan.unshare_flags |= flag;
+            continue;
+        }
+        UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd)
+            return sys_error("config.json: " + field + ".path: open '" + ns.path + "'");
+        // The file must be a namespace of the declared type (setns with the type checks it).
+        NamespaceJoin j;
+        j.type = ns.type;
+        j.flag = flag;
+        j.path = ns.path;
+        j.fd = std::move(fd);
+        plan.joins.push_back(std::move(j));
+    }
+    std::stable_sort(plan.joins.begin(), plan.joins.end(),
+                     [](const NamespaceJoin& a, const NamespaceJoin& b) {
+                         auto rank = [](const std::string& t) {
+                             for (int i = 0; i < 8; ++i)
+                                 if (t == kNamespaceTypes[i]) return i;
+                             return 8;
+                         };
+                         return rank(a.type) < rank(b.type);
+                     });
+    if (spec.linux_ && !spec.linux_->time_offsets.empty() && !plan.is_new(CLONE_NEWTIME))
+        return error("config.json: linux.timeOffsets: needs a new time namespace");
+    if (spec.linux_ && (!spec.linux_->uid_mappings.empty() || !spec.linux_->gid_mappings.empty()) &&
+        !plan.is_new(CLONE_NEWUSER))
+        return error("config.json: linux.uidMappings: needs a new user namespace");
+    if (plan.is_new(CLONE_NEWUSER) &&
+        (spec.linux_->uid_mappings.empty() || spec.linux_->gid_mappings.empty()))
+        return error("config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
+    return plan;
+}
+
+Status apply_namespaces(const NamespacePlan& plan) {
+    for (const auto& j : plan.joins)
+        if (::setns(j.fd.get(), j.flag) < 0)
+            return sys_error("join " + j.type + " namespace '" + j.path + "'");
+    if (plan.unshare_flags && ::unshare(plan.unshare_flags) < 0)
+        return sys_error("unshare namespaces");
+    return ok();
+}
+
+namespace {
+std::string map_text(const std::vector<spec::IDMapping>& m) {
+    std::string s;
+    for (const auto& e : m)
+        s += std::to_string(e.container_id) + " " + std::to_string(e.host_id) + " " +
+             std::to_string(e.size) + "\n";
+    return s;
+}
+}  // namespace
+
+Status write_id_maps(pid_t pid, const spec::Spec& spec) {
+    std::string base = "/proc/" + std::to_string(pid);
+    TRY_CTX(write_file(base + "/uid_map", map_text(spec.linux_->uid_mappings)),
+            "write uid mappings");
+    TRY_CTX(write_file(base + "/gid_map", map_text(spec.linux_->gid_mappings)),
+            "write gid mappings");
+    return ok();
+}
+
+Status write_time_offsets(pid_t pid, const spec::Spec& spec) {
+    if (!spec.linux_ || spec.linux_->time_offsets.empty()) return ok();
+    // One write with every clock: the kernel accepts offsets only before the first process
+    // enters the namespace, which is why stage1 waits for this before cloning init.
+    std::string s;
+    for (const auto& [clock, off] : spec.linux_->time_offsets) {
+        if (clock != "monotonic" && clock != "boottime")
+            return error("config.json: linux.timeOffsets: unknown clock '" + clock + "'");
+        s += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    }
+    return write_file("/proc/" + std::to_string(pid) + "/timens_offsets", s)
+        .context("write time namespace offsets");
+}
+
+}  // namespace berth::runtime::linux_

@@ -1,0 +1,50 @@
+// Namespaces: which to create and which to join (by path), planned in the parent, applied in
+// stage1 (setns in an order that works with a user namespace, then one unshare).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime::linux_ {
+
+struct NamespaceJoin {
+    std::string type;  // spec name: "network"
+    int flag = 0;      // CLONE_NEWNET
+    std::string path;
+    UniqueFd fd;  // opened in the parent, so a bad path fails before any process exists
+};
+
+struct NamespacePlan {
+    int unshare_flags = 0;             // namespaces to create
+    std::vector<NamespaceJoin> joins;  // in setns order: user first
+    bool has(int flag) const;          // new or joined
+    bool is_new(int flag) const { return (unshare_flags & flag) != 0; }
+    bool joins_user() const;
+};
+
+// CLONE_NEW* for a spec type name, 0 if unknown.
+int namespace_flag(const std::string& type);
+// /proc/<pid>/ns/<name> name for a spec type ("network" -> "net").
+const char* namespace_proc_name(const std::string& type);
+extern const char* const kNamespaceTypes[8];
+
+Result<NamespacePlan> plan_namespaces(const spec::Spec& spec);
+
+// Stage1: setns into every joined namespace (user first, so that the others are joined with
+// the capabilities the user namespace gives), then unshare the new ones in one call (the
+// kernel makes the user namespace first and the others owned by it).
+Status apply_namespaces(const NamespacePlan& plan);
+
+// Parent, for the stage1 pid, after its unshare: uid_map/gid_map and timens_offsets. Writing
+// them from the (privileged, host) parent avoids needing newuidmap and needing the child to
+// be dumpable.
+Status write_id_maps(pid_t pid, const spec::Spec& spec);
+Status write_time_offsets(pid_t pid, const spec::Spec& spec);
+
+}  // namespace berth::runtime::linux_

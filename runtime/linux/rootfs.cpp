@@ -1,0 +1,262 @@
+// The container rootfs: planned in the parent, built in the child. Order of operations (the
+// why of each step is at the step):
+//   1. "/" becomes rslave (or rootfsPropagation), the rootfs's parent mount private;
+//   2. the rootfs is bind-mounted onto itself; its mount fd is the root for every lookup;
+//   3. mounts[] in order, each onto an fd resolved inside the root;
+//   4. /dev nodes, symlinks, ptmx, console (unless /dev is a bind mount); a read-only /dev
+//      becomes read-only only now;
+//   5. linux.sysctl, readonlyPaths, maskedPaths (sysctl first: /proc/sys is usually read-only
+//      afterwards), still before the pivot: masking binds the host's verified /dev/null, and
+//      a mount outside the new root can no longer be cloned once the old root is detached.
+//      Everything is reached through the root fd, so the result is the same as runc's
+//      after-pivot order;
+//   6. pivot_root (or MS_MOVE + chroot with --no-pivot), rootfsPropagation on the new "/",
+//      root.readonly last.
+#include "runtime/linux/rootfs.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+#include "base/file.hpp"
+#include "base/in_root.hpp"
+#include "base/unique_fd.hpp"
+#include "runtime/linux/devices.hpp"
+#include "runtime/linux/masked.hpp"
+#include "runtime/linux/mount_options.hpp"
+#include "runtime/linux/mounts.hpp"
+#include "runtime/linux/mounts_idmap.hpp"
+#include "runtime/linux/sysctl.hpp"
+
+namespace berth::runtime::linux_ {
+
+struct RootfsPlan {
+    std::string rootfs;             // absolute, symlinks on the host resolved
+    bool readonly = false;          // root.readonly
+    unsigned long propagation = 0;  // rootfsPropagation; 0 when not given
+    std::vector<PlannedMount> mounts;
+    std::vector<DeviceNode> devices;
+    bool setup_dev = true;  // false when mounts[] bind-mounts /dev
+    std::vector<std::string> masked_paths, readonly_paths;
+    std::map<std::string, std::string> sysctl;
+    std::vector<UniqueFd> idmap_userns;  // keep the mapping namespaces alive
+};
+
+void RootfsPlanDeleter::operator()(RootfsPlan* p) const {
+    delete p;
+}
+
+namespace {
+
+std::string clean(const std::string& p) {
+    std::vector<std::string> out;
+    for (auto& c : path_components(p)) {
+        if (c == ".") continue;
+        if (c == "..") {
+            if (!out.empty()) out.pop_back();
+            continue;
+        }
+        out.push_back(c);
+    }
+    std::string s;
+    for (auto& c : out)
+        s += "/" + c;
+    return s.empty() ? "/" : s;
+}
+
+Status check_paths(const std::vector<std::string>& paths, const char* field) {
+    for (size_t i = 0; i < paths.size(); ++i)
+        if (paths[i].empty() || paths[i][0] != '/')
+            return error(std::string(field) + "[" + std::to_string(i) + "]: '" + paths[i] +
+                         "' is not absolute");
+    return ok();
+}
+
+// The mount point (from mountinfo) that contains `path`.
+Result<std::string> mount_point_of(const std::string& path) {
+    auto text = TRY(read_file("/proc/self/mountinfo"));
+    std::istringstream in(text);
+    std::string line, best = "/";
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string id, parent, dev, root, mp;
+        if (!(f >> id >> parent >> dev >> root >> mp)) continue;
+        // mountinfo escapes space, tab, newline and backslash as octal.
+        std::string un;
+        for (size_t i = 0; i < mp.size(); ++i) {
+            if (mp[i] == '\\' && i + 3 < mp.size()) {
+                un += char(std::strtol(mp.substr(i + 1, 3).c_str(), nullptr, 8));
+                i += 3;
+            } else {
+                un += mp[i];
+            }
+        }
+        bool under = un == "/" || path == un || path.rfind(un + "/", 0) == 0;
+        if (under && un.size() > best.size()) best = un;
+    }
+    return best;
+}
+
+Status do_pivot_root(int root_fd) {
+    UniqueFd oldroot(open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!oldroot) return sys_error("open old root");
+    UniqueFd newroot(openat(root_fd, ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!newroot) return sys_error("open new root");
+    if (fchdir(newroot.get()) < 0) return sys_error("chdir new root");
+    // pivot_root(".", "."): the old root ends up mounted on top of the new one, so no
+    // directory for it is needed inside the (possibly read-only) rootfs.
+    if (syscall(SYS_pivot_root, ".", ".") < 0) return sys_error("pivot_root");
+    if (fchdir(oldroot.get()) < 0) return sys_error("chdir old root");
+    // Slave first: the detach below must not propagate back to the host's mounts.
+    if (mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+        return sys_error("make old root rslave");
+    if (umount2(".", MNT_DETACH) < 0) return sys_error("detach old root");
+    if (chdir("/") < 0) return sys_error("chdir /");
+    return ok();
+}
+
+Status do_move_root(int root_fd) {
+    if (fchdir(root_fd) < 0) return sys_error("chdir new root");
+    if (move_mount(root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return sys_error("move rootfs onto /");
+    if (chroot(".") < 0) return sys_error("chroot");
+    if (chdir("/") < 0) return sys_error("chdir /");
+    return ok();
+}
+
+}  // namespace
+
+Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bundle_dir) {
+    RootfsPlanPtr plan(new RootfsPlan);
+    if (!spec.root || spec.root->path.empty()) return error("root.path: missing");
+    std::string path = spec.root->path;
+    if (path[0] != '/') path = bundle_dir + "/" + path;
+    char real[PATH_MAX];
+    if (!realpath(path.c_str(), real)) return sys_error("root.path: '" + spec.root->path + "'");
+    struct stat st;
+    if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+        return error("root.path: '" + spec.root->path + "' is not a directory");
+    plan->rootfs = real;
+    plan->readonly = spec.root->readonly;
+
+    if (spec.linux_ && !spec.linux_->rootfs_propagation.empty())
+        plan->propagation = TRY(parse_propagation(spec.linux_->rootfs_propagation));
+
+    for (size_t i = 0; i < spec.mounts.size(); ++i) {
+        auto pm = TRY(plan_mount(spec.mounts[i], i, bundle_dir));
+        if (pm.kind == MountKind::Bind && clean(pm.destination) == "/dev") plan->setup_dev = false;
+        if (pm.opts.idmap) {
+            const auto& m = spec.mounts[i];
+            std::vector<spec::IDMapping> uids = m.uid_mappings, gids = m.gid_mappings;
+            if (uids.empty() && spec.linux_) {
+                uids = spec.linux_->uid_mappings;
+                gids = spec.linux_->gid_mappings;
+            }
+            if (uids.empty() || gids.empty())
+                return error(pm.field +
+                             ": idmap needs uidMappings/gidMappings on the mount or "
+                             "a user namespace mapping in linux");
+            auto ns = TRY_CTX(make_mapping_userns(uids, gids), pm.field);
+            TRY_CTX(make_idmapped_tree(pm, ns.get()), pm.field);
+            plan->idmap_userns.push_back(std::move(ns));
+        }
+        plan->mounts.push_back(std::move(pm));
+    }
+    plan->devices = TRY(plan_devices(spec));
+    if (spec.linux_) {
+        TRY(check_paths(spec.linux_->masked_paths, "linux.maskedPaths"));
+        TRY(check_paths(spec.linux_->readonly_paths, "linux.readonlyPaths"));
+        plan->masked_paths = spec.linux_->masked_paths;
+        plan->readonly_paths = spec.linux_->readonly_paths;
+        TRY(validate_sysctl(spec));
+        plan->sysctl = spec.linux_->sysctl;
+    }
+    return plan;
+}
+
+Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const RootfsContext& ctx) {
+    // 1. Nothing made here may propagate to the host: rslave keeps host mounts flowing in and
+    // ours from flowing out (a given rootfsPropagation takes its place, as in runc).
+    unsigned long prop = plan.propagation ? plan.propagation : (MS_SLAVE | MS_REC);
+    if (mount(nullptr, "/", nullptr, prop, nullptr) < 0) return sys_error("set propagation of /");
+    // pivot_root refuses a new root whose parent mount is shared.
+    std::string parent = TRY_CTX(mount_point_of(plan.rootfs), "find rootfs mount");
+    if (mount(nullptr, parent.c_str(), nullptr, MS_PRIVATE, nullptr) < 0)
+        return sys_error("make '" + parent + "' private");
+
+    // 2. The rootfs as a mount of its own (pivot_root needs a mount point); the tree fd is
+    // the root of every in-root lookup from here on.
+    auto root =
+        TRY_CTX(clone_tree(AT_FDCWD, plan.rootfs, true), "bind rootfs '" + plan.rootfs + "'");
+    if (move_mount(root.get(), "", AT_FDCWD, plan.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return sys_error("bind rootfs '" + plan.rootfs + "'");
+
+    // 3. mounts[] in order.
+    MountEnv env;
+    env.root_fd = root.get();
+    env.in_user_namespace = ctx.in_user_namespace;
+    env.new_cgroup_namespace = ctx.new_cgroup_namespace;
+    bool dev_readonly = false;
+    for (const auto& pm : plan.mounts) {
+        MountEnv e = env;
+        if (plan.setup_dev && pm.kind != MountKind::Bind && clean(pm.destination) == "/dev" &&
+            (pm.opts.flags & MS_RDONLY)) {
+            e.defer_readonly = true;
+            dev_readonly = true;
+        }
+        TRY(do_mount(pm, e));
+    }
+
+    // 4. /dev.
+    if (plan.setup_dev) {
+        DeviceEnv de;
+        de.root_fd = root.get();
+        de.in_user_namespace = ctx.in_user_namespace;
+        de.console_slave_fd = ctx.console_slave_fd;
+        TRY(setup_devices(plan.devices, de));
+        if (dev_readonly) {
+            auto dev = TRY_CTX(open_in_root(root.get(), "/dev", O_PATH | O_DIRECTORY), "/dev");
+            AttrChange ro;
+            ro.set = MOUNT_ATTR_RDONLY;
+            TRY(set_mount_attrs(dev.get(), ro, false, "make /dev read-only"));
+        }
+    }
+
+    // 5. sysctl, read-only and masked paths.
+    TRY(apply_sysctl(plan.sysctl, root.get()));
+    TRY(apply_readonly_paths(plan.readonly_paths, root.get()));
+    if (!plan.masked_paths.empty()) {
+        // The container's own /dev/null when it has one (the mount table then matches runc's),
+        // the host's otherwise; either is verified to be char 1:3 first (CVE-2025-31133).
+        auto devnull =
+            open_in_root(root.get(), "/dev/null", O_PATH | O_NOFOLLOW, 0, kInRootNoFollowLast);
+        if (!devnull && devnull.error().code() == ENOENT) devnull = open_verified_devnull();
+        if (!devnull) return std::move(devnull).error().with_context("maskedPaths: /dev/null");
+        TRY(apply_masked_paths(plan.masked_paths, root.get(), devnull->get()));
+    }
+
+    // 6. Pivot, then what applies to the new "/" itself.
+    if (ctx.no_pivot)
+        TRY(do_move_root(root.get()));
+    else
+        TRY(do_pivot_root(root.get()));
+    UniqueFd newroot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!newroot) return sys_error("open /");
+    if (plan.propagation && mount(nullptr, "/", nullptr, plan.propagation, nullptr) < 0)
+        return sys_error("linux.rootfsPropagation");
+    if (plan.readonly) {
+        AttrChange ro;
+        ro.set = MOUNT_ATTR_RDONLY;
+        TRY(set_mount_attrs(newroot.get(), ro, false, "root.readonly"));
+    }
+    return ok();
+}
+
+}  // namespace berth::runtime::linux_

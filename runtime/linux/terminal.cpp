@@ -1,0 +1,72 @@
+// pty allocation, console socket, raw mode.
+#include "runtime/linux/terminal.hpp"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace berth::runtime::linux_ {
+
+Status set_window_size(int fd, unsigned rows, unsigned cols) {
+    winsize ws{};
+    ws.ws_row = static_cast<unsigned short>(rows);
+    ws.ws_col = static_cast<unsigned short>(cols);
+    if (::ioctl(fd, TIOCSWINSZ, &ws) < 0) return sys_error("set terminal size");
+    return ok();
+}
+
+Result<Pty> open_pty(const std::optional<spec::Box>& size) {
+    Pty p;
+    p.master = UniqueFd(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!p.master) return sys_error("open /dev/ptmx");
+    if (::unlockpt(p.master.get()) < 0) return sys_error("unlockpt");
+    // TIOCGPTPEER opens the slave through the master, without a path lookup the container
+    // could redirect.
+    int s = ::ioctl(p.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) return sys_error("open pty slave");
+    p.slave = UniqueFd(s);
+    if (size && size->height && size->width)
+        TRY(set_window_size(p.master.get(), size->height, size->width));
+    return p;
+}
+
+Status attach_terminal(int slave) {
+    if (::ioctl(slave, TIOCSCTTY, 0) < 0) return sys_error("set controlling terminal");
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(slave, i) < 0) return sys_error("dup terminal to stdio");
+    return ok();
+}
+
+Result<UniqueFd> connect_console_socket(const std::string& path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return sys_error("socket");
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path)
+        return error("console socket path too long: '" + path + "'");
+    std::memcpy(addr.sun_path, path.c_str(), path.size());
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        return sys_error("connect to console socket '" + path + "'");
+    return fd;
+}
+
+RawMode::RawMode(int fd) {
+    termios t;
+    if (::tcgetattr(fd, &t) < 0) return;
+    saved_ = t;
+    ::cfmakeraw(&t);
+    // Output post-processing stays on, as runc's console does.
+    t.c_oflag = saved_.c_oflag;
+    if (::tcsetattr(fd, TCSANOW, &t) == 0) fd_ = fd;
+}
+
+RawMode::~RawMode() {
+    if (fd_ >= 0) ::tcsetattr(fd_, TCSANOW, &saved_);
+}
+
+}  // namespace berth::runtime::linux_

@@ -1,0 +1,42 @@
+// Terminals: the pty of a `terminal: true` process, the console socket its master is sent
+// over (runc's protocol: one SCM_RIGHTS message), and raw mode for a foreground `run`.
+#pragma once
+
+#include <termios.h>
+
+#include <optional>
+#include <string>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime::linux_ {
+
+struct Pty {
+    UniqueFd master, slave;
+};
+
+// A new pty pair (host devpts; the rootfs setup bind-mounts the slave at /dev/console).
+Result<Pty> open_pty(const std::optional<spec::Box>& size);
+// In the child: new session, slave as controlling terminal and stdio.
+Status attach_terminal(int slave);
+// Connects to the --console-socket path (a unix stream socket the caller listens on).
+Result<UniqueFd> connect_console_socket(const std::string& path);
+Status set_window_size(int fd, unsigned rows, unsigned cols);
+
+// Puts the caller's terminal in raw mode; the destructor restores it.
+class RawMode {
+  public:
+    RawMode() = default;
+    explicit RawMode(int fd);
+    ~RawMode();
+    RawMode(const RawMode&) = delete;
+    RawMode& operator=(const RawMode&) = delete;
+
+  private:
+    int fd_ = -1;
+    termios saved_{};
+};
+
+}  // namespace berth::runtime::linux_

@@ -1,0 +1,26 @@
+// The container process's identity: supplementary groups, gid, uid, umask, and the
+// environment details that depend on it (HOME) — applied in the child after pivot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime::linux_ {
+
+// setgroups (skipped when the user namespace denies it and none are asked), setresgid,
+// setresuid. Capabilities are kept across the uid change (PR_SET_KEEPCAPS) so the caller
+// can then set the exact sets the spec asks for.
+Status apply_user(const spec::User& u, bool keep_caps);
+
+// HOME from the container's /etc/passwd for uid (after pivot, "/" is the container's root),
+// "/" when absent; added to env only when env has no HOME, as runc does.
+void add_home(std::vector<std::string>& env, uint32_t uid);
+
+// Resolves args[0] with the PATH of the container environment (after pivot). Fails with
+// runc's words when not found.
+Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+}  // namespace berth::runtime::linux_

@@ -1,0 +1,59 @@
+// The container's init: everything about it prepared in the parent (ProcessPlan), then
+// stage1 and init cloned and driven through the sync protocol (table in sync.hpp).
+//
+// Rules the child code keeps (DESIGN.md, process model): after fork the child never throws
+// and never returns into the parent's frames — every failure goes to the parent as kError
+// and the child _exits; nothing expensive (parsing, name lookups, plans) happens there.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "runtime/linux/capabilities.hpp"
+#include "runtime/linux/namespaces.hpp"
+#include "runtime/linux/process_attrs.hpp"
+#include "runtime/linux/rlimits.hpp"
+#include "runtime/linux/rootfs.hpp"
+#include "spec/runtime_config.hpp"
+
+namespace berth::runtime {
+
+struct ProcessPlan {
+    const spec::Spec* spec = nullptr;
+    std::string id;
+    linux_::NamespacePlan ns;
+    linux_::RootfsPlanPtr rootfs;
+    std::optional<linux_::CapSets> caps;
+    std::vector<linux_::RlimitSetting> rlimits;
+    linux_::ProcessAttrs attrs;
+    std::vector<std::string> env;  // process.env plus LISTEN_FDS/LISTEN_PID when passed on
+    int extra_fds = 0;             // fds 3..3+extra_fds-1 survive into the container
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    UniqueFd console_socket;  // terminal: where init sends the pty master
+    UniqueFd start_listener;  // listening socket at <state>/start.sock
+    std::vector<int> close_in_child;  // parent-only fds a fork would otherwise keep (the lock)
+};
+
+// Checks the spec's process and namespaces and resolves everything the child will need.
+Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
+                                 const std::string& id);
+
+struct SpawnCallbacks {
+    // Parent, between kRuntimeHooks and kHooksDone: prestart and createRuntime hooks.
+    std::function<Status(pid_t init_pid)> runtime_hooks;
+    // The state JSON strings init needs for createContainer and startContainer hooks.
+    std::function<std::string(pid_t init_pid, const char* status)> state_json;
+};
+
+// Clones stage1 and init and drives them until init reports kReady (it then waits on the
+// start socket). On failure every process made is killed and reaped. Returns init's pid.
+Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb);
+
+}  // namespace berth::runtime

@@ -1,0 +1,72 @@
+// The parent/child sync protocol: typed messages over one SOCK_SEQPACKET socketpair.
+//
+// Two children talk to the parent over the same socket: stage1 (cloned by the parent, joins
+// and creates the namespaces) and init (cloned by stage1 with CLONE_PARENT, so that it is the
+// parent's child and, in a new pid namespace, the container's pid 1). Messages are ordered
+// because both children write to one socket and stage1 is finished before init starts.
+//
+//   from     to      message           payload            meaning / what the receiver does
+//   -------  ------  ----------------  -----------------  ----------------------------------------
+//   parent   stage1  kProceed          -                  stage1 is in its cgroup and has its
+//                                                         oom_score_adj; it may join/create the
+//                                                         namespaces (the cgroup namespace must be
+//                                                         made after the cgroup move)
+//   stage1   parent  kNamespacesReady  -                  unshare done; parent writes uid_map,
+//                                                         gid_map and timens_offsets of stage1
+//   parent   stage1  kMapsWritten      -                  stage1 sets ids to 0 and clones init
+//   stage1   parent  kInitPid          pid (host view)    stage1 then _exits; parent reaps it
+//   init     parent  kRuntimeHooks     -                  namespaces exist; parent runs prestart
+//                                                         and createRuntime hooks
+//   parent   init    kHooksDone        state JSON         init runs createContainer hooks with it,
+//                                                         then sets up the rootfs and the process
+//   init     parent  kReady            -                  init waits on start.sock; create is done
+//   any      parent  kError            message            the child failed and _exits; the parent
+//                                                         reports the message and cleans up
+//
+// After kReady the socket is closed on both sides; `start` talks to init over start.sock.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+
+namespace berth::runtime {
+
+enum class SyncType : uint32_t {
+    kProceed = 1,
+    kNamespacesReady,
+    kMapsWritten,
+    kInitPid,
+    kRuntimeHooks,
+    kHooksDone,
+    kReady,
+    kError,
+};
+
+const char* sync_name(SyncType t);
+
+struct SyncMsg {
+    SyncType type{};
+    int64_t value = 0;
+    std::string payload;
+};
+
+// Largest message: error texts and the state JSON fit easily.
+inline constexpr size_t kSyncMax = 64 * 1024;
+
+Result<std::pair<UniqueFd, UniqueFd>> sync_pair();
+Status sync_send(int fd, SyncType type, int64_t value = 0, std::string_view payload = {});
+// Receives one message; EOF (the peer died without a word) is an error.
+Result<SyncMsg> sync_recv(int fd);
+// Receives and checks the type; a kError from the child becomes the returned error.
+Result<SyncMsg> sync_expect(int fd, SyncType want);
+
+// SCM_RIGHTS: one fd with a one-byte (or named) message, as runc's utils.SendFd does.
+Status send_fd(int sock, int fd, std::string_view name = "/dev/ptmx");
+Result<UniqueFd> recv_fd(int sock);
+
+}  // namespace berth::runtime

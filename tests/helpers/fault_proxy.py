@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""A registry proxy for failure tests: forwards GET/HEAD to --upstream and misbehaves on
+request. Every request is logged to --log as one line: method, path, Range, whether an
+Authorization header came, and the status sent.
+
+  --corrupt-blobs        flip one byte in every blob body (same length)
+  --truncate-blobs       send the full Content-Length but close after half the body
+  --fail N --status S    answer the first N blob/manifest requests with S (Retry-After 1)
+  --big-manifest         answer manifest GETs with a 5 MiB body
+  --redirect-blobs       307 blob GETs to http://localhost:<port>/redirected/... (another
+                         host name for this proxy), which fetches with --upstream-creds
+  --throttle BPS         send blob bodies at about BPS bytes per second
+"""
+import argparse
+import base64
+import http.client
+import http.server
+import threading
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--corrupt-blobs", action="store_true")
+    ap.add_argument("--truncate-blobs", action="store_true")
+    ap.add_argument("--fail", type=int, default=0)
+    ap.add_argument("--status", type=int, default=429)
+    ap.add_argument("--big-manifest", action="store_true")
+    ap.add_argument("--redirect-blobs", action="store_true")
+    ap.add_argument("--upstream-creds", default="")
+    ap.add_argument("--throttle", type=int, default=0)
+    args = ap.parse_args()
+    lock = threading.Lock()
+    state = {"failed": 0}
+
+    def log(line):
+        with lock, open(args.log, "a") as f:
+            f.write(line + "\n")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def note(self, status):
+            log(f"{self.command} {self.path} range={self.headers.get('Range', '-')} "
+                f"auth={'yes' if self.headers.get('Authorization') else 'no'} status={status}")
+
+        def simple(self, status, body=b"", headers=None):
+            self.note(status)
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self):
+            self.do_GET()
+
+        def do_GET(self):
+            path = self.path
+            is_blob = "/blobs/" in path
+            is_manifest = "/manifests/" in path
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "connection")}
+            if path.startswith("/redirected/"):
+                path = path[len("/redirected"):]
+                headers.pop("Authorization", None)
+                if args.upstream_creds:
+                    headers["Authorization"] = "Basic " + base64.b64encode(args.upstream_creds.encode()).decode()
+            elif args.redirect_blobs and is_blob and self.command == "GET":
+                self.simple(307, headers={"Location": f"http://localhost:{args.port}/redirected{path}"})
+                return
+            if (is_blob or is_manifest) and state["failed"] < args.fail:
+                with lock:
+                    state["failed"] += 1
+                self.simple(args.status, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                            {"Retry-After": "1", "Content-Type": "application/json"})
+                return
+            try:
+                conn = http.client.HTTPConnection(args.upstream, timeout=30)
+                conn.request(self.command, path, headers=headers)
+                resp = conn.getresponse()
+            except OSError:
+                self.simple(502, b"upstream down")
+                return
+            body_len = resp.getheader("Content-Length")
+            if args.big_manifest and is_manifest and self.command == "GET" and resp.status == 200:
+                resp.read()
+                big = b'{"schemaVersion":2,"pad":"' + b"x" * (5 << 20) + b'"}'
+                self.simple(200, big, {"Content-Type": resp.getheader("Content-Type")})
+                return
+            self.note(resp.status)
+            self.send_response(resp.status)
+            for k, v in resp.getheaders():
+                if k.lower() not in ("connection", "transfer-encoding"):
+                    self.send_header(k, v)
+            if body_len is None:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            total = int(body_len) if body_len else None
+            sent = 0
+            flipped = False
+            try:
+                while True:
+                    chunk = resp.read(16384)
+                    if not chunk:
+                        break
+                    if is_blob and args.corrupt_blobs and not flipped and resp.status < 300:
+                        chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+                        flipped = True
+                    if is_blob and args.truncate_blobs and total and resp.status < 300 and sent + len(chunk) > total // 2:
+                        self.wfile.write(chunk[: total // 2 - sent])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+                    if is_blob and args.throttle:
+                        time.sleep(len(chunk) / args.throttle)
+            except OSError:
+                self.close_connection = True
+                return
+            if total is not None and sent < total:
+                # The upstream died mid-body: cut the connection so the client sees it.
+                self.close_connection = True
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    srv.daemon_threads = True
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
