@@ -161,6 +161,10 @@ class Manager {
 
     nlohmann::json to_state() const;
     static Result<Manager> from_state(const nlohmann::json& j);
+    // The same as a flat map, controller -> directory ("" = the cgroup2 directory), which is
+    // what the container's state.json keeps as cgroup_paths; from_paths re-detects the mode.
+    std::map<std::string, std::string> paths() const;
+    static Result<Manager> from_paths(const std::map<std::string, std::string>& paths);
 
   private:
     Mode mode_ = Mode::v2;

@@ -284,6 +284,39 @@ nlohmann::json Manager::to_state() const {
     return j;
 }
 
+std::map<std::string, std::string> Manager::paths() const {
+    std::map<std::string, std::string> out = v1_;
+    if (!v2_.empty()) out[""] = v2_;
+    return out;
+}
+
+Result<Manager> Manager::from_paths(const std::map<std::string, std::string>& paths) {
+    if (paths.empty()) return error("cgroup state: no cgroup paths recorded");
+    Layout l = TRY(detect());
+    Manager m;
+    m.mode_ = l.mode;
+    for (const auto& [c, d] : paths) {
+        if (d.find("/../") != std::string::npos || d.empty() || d.front() != '/')
+            return error("cgroup state: bad path '" + d + "'");
+        if (c.empty())
+            m.v2_ = d;
+        else
+            m.v1_[c] = d;
+    }
+    if (!m.v2_.empty())
+        for (const auto& c : l.v2_controllers)
+            if (l.on_v2(c)) m.v2_controllers_.insert(c);
+    // The hierarchy-relative path, for messages: a directory minus its mount point.
+    std::string dir = m.v2_, mnt = l.unified;
+    if (dir.empty()) {
+        dir = m.v1_.begin()->second;
+        auto it = l.v1_by_controller.find(m.v1_.begin()->first);
+        mnt = it == l.v1_by_controller.end() ? "" : l.v1[it->second].mountpoint;
+    }
+    m.cgpath_ = !mnt.empty() && dir.rfind(mnt, 0) == 0 ? dir.substr(mnt.size()) : dir;
+    return m;
+}
+
 Result<Manager> Manager::from_state(const nlohmann::json& j) {
     try {
         Manager m;
@@ -301,7 +334,7 @@ Result<Manager> Manager::from_state(const nlohmann::json& j) {
         m.v2_ = j.at("v2").get<std::string>();
         m.v2_controllers_ = j.at("v2_controllers").get<std::set<std::string>>();
         for (const auto& [c, d] : m.v1_)
-            if (d.rfind("/sys/fs/cgroup/", 0) != 0 && d.find("..") != std::string::npos)
+            if (d.find("/../") != std::string::npos)
                 return error("cgroup state: bad path '" + d + "'");
         return m;
     } catch (const nlohmann::json::exception& e) {

@@ -15,9 +15,5 @@ int pending(const char* name) {
         return pending(name);                                       \
     }
 BERTH_PENDING(cmd_exec, "exec")
-BERTH_PENDING(cmd_update, "update")
-BERTH_PENDING(cmd_pause, "pause")
-BERTH_PENDING(cmd_resume, "resume")
-BERTH_PENDING(cmd_events, "events")
 
 }  // namespace berth::cli

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <linux/bpf.h>
+#include <fstream>
 
 #include "base/file.hpp"
 #include "runtime/cgroups/cgroups.hpp"
@@ -25,7 +25,8 @@ class TempCg : public ::testing::Test {
     void TearDown() override { (void)remove_all(dir); }
     // Creates knob files (the kernel's files exist before anyone writes them).
     void knobs(std::initializer_list<std::pair<const char*, const char*>> kv) {
-        for (auto& [k, v] : kv) std::ofstream(dir + "/" + k) << v;
+        for (auto& [k, v] : kv)
+            std::ofstream(dir + "/" + k) << v;
     }
     std::string get(const std::string& name) {
         auto r = read_file(dir + "/" + name);
@@ -248,8 +249,12 @@ TEST_F(TempCg, MemoryV2SwapConversion) {
 }
 
 TEST_F(TempCg, CpuV1) {
-    knobs({{"cpu.shares", "1024"}, {"cpu.cfs_period_us", ""}, {"cpu.cfs_quota_us", ""},
-           {"cpu.cfs_burst_us", ""}, {"cpu.rt_period_us", ""}, {"cpu.rt_runtime_us", ""},
+    knobs({{"cpu.shares", "1024"},
+           {"cpu.cfs_period_us", ""},
+           {"cpu.cfs_quota_us", ""},
+           {"cpu.cfs_burst_us", ""},
+           {"cpu.rt_period_us", ""},
+           {"cpu.rt_runtime_us", ""},
            {"cpu.idle", ""}});
     spec::Cpu c;
     c.shares = 512;
@@ -270,8 +275,12 @@ TEST_F(TempCg, CpuV1) {
 }
 
 TEST_F(TempCg, CpuV2) {
-    knobs({{"cpu.weight", "100"}, {"cpu.max", "max 100000"}, {"cpu.max.burst", "0"},
-           {"cpu.idle", "0"}, {"cpuset.cpus", ""}, {"cpuset.mems", ""}});
+    knobs({{"cpu.weight", "100"},
+           {"cpu.max", "max 100000"},
+           {"cpu.max.burst", "0"},
+           {"cpu.idle", "0"},
+           {"cpuset.cpus", ""},
+           {"cpuset.mems", ""}});
     spec::Cpu c;
     c.shares = 1024;
     c.quota = 20000;
@@ -306,8 +315,10 @@ TEST_F(TempCg, Pids) {
 }
 
 TEST_F(TempCg, BlkioV1Bfq) {
-    knobs({{"blkio.bfq.weight", ""}, {"blkio.bfq.weight_device", ""},
-           {"blkio.throttle.read_bps_device", ""}, {"blkio.throttle.write_iops_device", ""}});
+    knobs({{"blkio.bfq.weight", ""},
+           {"blkio.bfq.weight_device", ""},
+           {"blkio.throttle.read_bps_device", ""},
+           {"blkio.throttle.write_iops_device", ""}});
     spec::BlockIO b;
     b.weight = 300;
     spec::WeightDevice wd;
@@ -340,7 +351,8 @@ TEST_F(TempCg, IoV2) {
 }
 
 TEST_F(TempCg, Hugetlb) {
-    knobs({{"hugetlb.2MB.max", "max"}, {"hugetlb.2MB.rsvd.max", "max"},
+    knobs({{"hugetlb.2MB.max", "max"},
+           {"hugetlb.2MB.rsvd.max", "max"},
            {"hugetlb.2MB.limit_in_bytes", ""}});
     std::vector<spec::HugepageLimit> h = {{"2MB", 4194304}};
     ASSERT_TRUE(v2::hugetlb(dir, h).ok());
@@ -436,4 +448,15 @@ TEST_F(TempCg, UnifiedKeys) {
     EXPECT_NE(st.error().message().find("memory"), std::string::npos);
     EXPECT_FALSE(v2::unified(dir, {{"../x.y", "1"}}, {"x"}).ok());
     EXPECT_FALSE(v2::unified(dir, {{"pids.nosuch", "1"}}, {"pids"}).ok());
+}
+
+TEST(Paths, FlatMapRoundTrip) {
+    auto l = parse_layout(kHybridMountinfo, "hugetlb");
+    auto m = Manager::create(*l, "/x/y", "id", false, {});
+    ASSERT_TRUE(m.ok());
+    auto p = m->paths();
+    EXPECT_EQ(p.at(""), "/sys/fs/cgroup/unified/x/y");
+    EXPECT_EQ(p.at("memory"), "/sys/fs/cgroup/memory/x/y");
+    EXPECT_FALSE(Manager::from_paths({}).ok());
+    EXPECT_FALSE(Manager::from_paths({{"memory", "/sys/fs/cgroup/memory/../../etc"}}).ok());
 }
