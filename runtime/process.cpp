@@ -142,8 +142,13 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     std::string create_state = done->payload.substr(0, done->payload.find('\0'));
     std::string start_state = done->payload.substr(done->payload.find('\0') + 1);
 
-    if (spec.hooks)
-        CHILD_TRY(run_hooks(spec.hooks->create_container, "createContainer", create_state));
+    // createContainer hooks: after the mounts, before pivot_root (the rootfs code calls
+    // back); without a rootfs of our own, here.
+    auto create_hooks = [&]() -> Status {
+        if (!spec.hooks) return ok();
+        return run_hooks(spec.hooks->create_container, "createContainer", create_state);
+    };
+    if (!plan.rootfs) CHILD_TRY(create_hooks());
 
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
         child_fail(sync_fd, sys_error("set hostname '" + spec.hostname + "'"));
@@ -162,6 +167,7 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         ctx.console_slave_fd = pty ? pty->slave.get() : -1;
         ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER);
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
+        ctx.before_pivot = create_hooks;
         auto st = setup_rootfs(*plan.rootfs, spec, ctx);
         if (!st)
             child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
