@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file.hpp"
+#include "runtime/cgroups/cgroups.hpp"
 #include "spec/runtime_config.hpp"
 
 namespace berth::runtime {
@@ -122,7 +123,7 @@ Result<ContainerState> ContainerDir::load() const {
         st.annotations = j.value("annotations", std::map<std::string, std::string>{});
         st.new_pid_ns = j.value("new_pid_ns", false);
         st.namespaces = j.value("namespaces", std::map<std::string, std::string>{});
-        st.cgroup_paths = j.value("cgroup_paths", std::map<std::string, std::string>{});
+        if (j.contains("cgroup")) st.cgroup = j["cgroup"];
         st.cgroups_path = j.value("cgroups_path", "");
         st.systemd_cgroup = j.value("systemd_cgroup", false);
         return st;
@@ -143,7 +144,7 @@ Status ContainerDir::save(const ContainerState& st) const {
     j["annotations"] = st.annotations;
     j["new_pid_ns"] = st.new_pid_ns;
     j["namespaces"] = st.namespaces;
-    j["cgroup_paths"] = st.cgroup_paths;
+    if (!st.cgroup.is_null()) j["cgroup"] = st.cgroup;
     j["cgroups_path"] = st.cgroups_path;
     j["systemd_cgroup"] = st.systemd_cgroup;
     return write_file_atomic(file("state.json"), j.dump(), 0600);
@@ -185,7 +186,9 @@ RunStatus current_status(const ContainerDir& dir, const ContainerState& st) {
     // The init waits for `start` on start.sock; start removes it once the init has gone on.
     struct stat sb;
     if (::stat(dir.file("start.sock").c_str(), &sb) == 0) return RunStatus::created;
-    // TODO(cgroups): report paused from the freezer once the cgroups library lands.
+    if (!st.cgroup.is_null())
+        if (auto m = cgroups::Manager::from_state(st.cgroup))
+            if (auto f = m->frozen(); f && *f) return RunStatus::paused;
     return RunStatus::running;
 }
 

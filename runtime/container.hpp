@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 
@@ -32,8 +34,8 @@ struct ContainerState {
     bool new_pid_ns = false;
     // Namespace paths of the init (for exec and for `ps` without a cgroup).
     std::map<std::string, std::string> namespaces;
-    // cgroup paths per controller ("" key = unified), once the cgroups library is wired in.
-    std::map<std::string, std::string> cgroup_paths;
+    // cgroups::Manager::to_state(): where the container's cgroup is in every hierarchy.
+    nlohmann::json cgroup;
     std::string cgroups_path;  // linux.cgroupsPath as configured
     bool systemd_cgroup = false;
 };

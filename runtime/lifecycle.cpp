@@ -24,6 +24,7 @@
 
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "runtime/cgroups/cgroups.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/process.hpp"
@@ -111,11 +112,13 @@ std::vector<pid_t> all_pids() {
     return out;
 }
 
-// TODO(cgroups): read the container cgroup's cgroup.procs once the cgroups library lands.
-// Until then: every process in the init's pid namespace when it has its own, otherwise the
-// init and its descendants.
+// The container cgroup's processes; for state written without a cgroup: every process in the
+// init's pid namespace when it has its own, otherwise the init and its descendants.
 std::vector<pid_t> pids_of(const ContainerState& st) {
     std::vector<pid_t> out;
+    if (!st.cgroup.is_null())
+        if (auto m = cgroups::Manager::from_state(st.cgroup))
+            if (auto p = m->pids()) return *p;
     if (!init_alive(st)) return out;
     auto pids = all_pids();
     if (st.new_pid_ns) {
@@ -151,7 +154,10 @@ std::string owner_of(const std::string& path) {
 
 // Tears down a stopped container: poststop hooks (failures only warn), then the state.
 Status destroy(ContainerDir& dir, const ContainerState& st) {
-    // TODO(cgroups): destroy the container's cgroup here.
+    if (!st.cgroup.is_null()) {
+        auto m = TRY(cgroups::Manager::from_state(st.cgroup));
+        TRY_CTX(m.destroy(true), "remove the container's cgroup");
+    }
     if (auto cfg = saved_config(dir); cfg && cfg->hooks && !cfg->hooks->poststop.empty()) {
         auto s = linux_::run_hooks(cfg->hooks->poststop, "poststop",
                            state_json(st, RunStatus::stopped, false));
@@ -188,10 +194,9 @@ Result<int> parse_signal(const std::string& s) {
 
 Result<Created> create_container(const CreateOptions& o) {
     std::string bundle = TRY(absolute_dir(o.bundle.empty() ? "." : o.bundle));
-    std::string config_text = TRY(read_file(bundle + "/config.json", 64 << 20)
-                                      .context("config.json"));
-    spec::Spec spec = TRY(spec::parse_config(config_text).context("config.json"));
-    TRY(spec::validate(spec));
+    std::string config_text = TRY_CTX(read_file(bundle + "/config.json", 64 << 20), "config.json");
+    spec::Spec spec = TRY_CTX(spec::parse_config(config_text), "config.json");
+    TRY_CTX(spec::validate(spec), "config.json");
     const spec::Process* proc = spec.process ? &*spec.process : nullptr;
     if (proc && proc->terminal && !o.foreground && o.console_socket.empty())
         return error("cannot allocate tty if berth will detach without setting console socket");
@@ -228,11 +233,21 @@ Result<Created> create_container(const CreateOptions& o) {
         }
     }
 
+    auto cg = TRY(cgroups::Manager::create(spec.linux_ ? spec.linux_->cgroups_path : "", o.id,
+                                           o.systemd_cgroup));
     ContainerDir dir = TRY(ContainerDir::create(o.root, o.id));
+    bool cg_made = false;
     auto cleanup = [&](Error e) -> Error {
+        if (cg_made) (void)cg.destroy(true);
         (void)dir.remove();
         return e;
     };
+    if (auto s = cg.make(); !s) return cleanup(std::move(s).error().with_context("cgroup"));
+    cg_made = true;
+    if (spec.linux_ && spec.linux_->resources)
+        if (auto s = cg.apply(*spec.linux_->resources); !s)
+            return cleanup(std::move(s).error().with_context("cgroup"));
+    for (const auto& w : cg.warnings()) log::warn(w);
     if (auto s = write_file_atomic(dir.file("config.json"), config_text, 0600); !s)
         return cleanup(std::move(s).error());
     auto listener = listen_start_socket(dir.file("start.sock"));
@@ -249,8 +264,17 @@ Result<Created> create_container(const CreateOptions& o) {
     st.new_pid_ns = plan.ns.is_new(CLONE_NEWPID);
     st.systemd_cgroup = o.systemd_cgroup;
     if (spec.linux_) st.cgroups_path = spec.linux_->cgroups_path;
+    st.cgroup = cg.to_state();
 
     SpawnCallbacks cb;
+    cb.place_in_cgroup = [&](pid_t pid) { return cg.add_pid(pid).context("cgroup"); };
+    cb.seccomp_listener = [&](int fd, pid_t pid) -> Status {
+        ContainerState s = st;
+        s.pid = pid;
+        auto j = nlohmann::json::parse(state_json(s, RunStatus::creating, false));
+        return seccomp::send_to_agent(plan.seccomp->listener_path, fd,
+                                      plan.seccomp->listener_metadata, j, pid);
+    };
     cb.runtime_hooks = [&](pid_t pid) -> Status {
         if (!spec.hooks) return ok();
         ContainerState s = st;
@@ -460,7 +484,10 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
     RunStatus s = current_status(dir, st);
     if (s == RunStatus::stopped) return error("container not running");
     if (all) {
-        // TODO(cgroups): signal every pid of the container cgroup (freezing it first).
+        if (!st.cgroup.is_null()) {
+            auto m = TRY(cgroups::Manager::from_state(st.cgroup));
+            return m.kill_all(sig);
+        }
         for (pid_t p : pids_of(st))
             if (p != st.pid) ::kill(p, sig);
     }
@@ -483,9 +510,13 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     if ((s == RunStatus::running || s == RunStatus::paused) && !force)
         return error("cannot delete container " + id + " that is not stopped: " + status_name(s));
     if (s != RunStatus::stopped) {
-        if (!st.new_pid_ns)
+        if (!st.cgroup.is_null()) {
+            // kill_all thaws a paused cgroup first: a frozen process cannot die.
+            if (auto m = cgroups::Manager::from_state(st.cgroup)) (void)m->kill_all(SIGKILL);
+        } else if (!st.new_pid_ns) {
             for (pid_t p : pids_of(st))
                 if (p != st.pid) ::kill(p, SIGKILL);
+        }
         (void)signal_init(st, SIGKILL);
         TRY(wait_gone(st, 10000));
     }

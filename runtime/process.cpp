@@ -55,6 +55,8 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
     if (spec.linux_) pers = spec.linux_->personality;
     plan.attrs = TRY(plan_process_attrs(p, pers, "process"));
     plan.env = p.env;
+    if (spec.linux_ && spec.linux_->seccomp)
+        plan.seccomp = TRY(seccomp::compile(*spec.linux_->seccomp));
     return plan;
 }
 
@@ -161,7 +163,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         ctx.console_slave_fd = pty ? pty->slave.get() : -1;
         ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER);
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
-        CHILD_TRY(setup_rootfs(*plan.rootfs, spec, ctx).context("set up the root filesystem"));
+        auto st = setup_rootfs(*plan.rootfs, spec, ctx);
+        if (!st) child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
     }
     if (pty) {
         CHILD_TRY(attach_terminal(pty->slave.get()));
@@ -174,6 +177,9 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     for (int i = 0; i < plan.extra_fds; ++i) keep.push_back(3 + i);
     close_fds_except(keep);
     std::string cwd = proc.cwd.empty() ? "/" : proc.cwd;
+    // As runc, a missing cwd is made; "/" is the container's root by now, so this cannot
+    // reach the host (and a /proc/self/fd/N path fails: those fds are closed).
+    (void)mkdir_p(cwd, 0755);
     if (::chdir(cwd.c_str()) < 0) child_fail(sync_fd, sys_error("chdir to cwd (\"" + cwd + "\")"));
     char buf[4096];
     if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
@@ -187,13 +193,27 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     CHILD_TRY(apply_rlimits(plan.rlimits));
     CHILD_TRY(apply_process_attrs(plan.attrs));
     CHILD_TRY(apply_lsm_labels(plan.attrs));
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+    // capabilities go (runc's order); with it, load it last so the fewest syscalls run under it.
+    auto load_seccomp = [&] {
+        if (!plan.seccomp) return;
+        auto l = seccomp::load(*plan.seccomp);
+        if (!l) child_fail(sync_fd, std::move(l).error().with_context("load seccomp filter"));
+        if (l->valid()) {
+            CHILD_TRY(sync_send(sync_fd, SyncType::kSeccompListener));
+            CHILD_TRY(seccomp::send_fd(sync_fd, l->get()));
+            l->reset();
+        }
+    };
+    if (!proc.no_new_privileges) load_seccomp();
     if (plan.caps) CHILD_TRY(drop_bounding(*plan.caps));
     CHILD_TRY(apply_user(proc.user, plan.caps.has_value()));
     if (plan.caps) CHILD_TRY(apply_capabilities(*plan.caps));
-    if (proc.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail(sync_fd, sys_error("set no_new_privs"));
-    // TODO(seccomp): load the filter compiled in the parent here, as the last step before
-    // waiting for start (runtime/linux/seccomp.hpp, when it lands).
+    if (proc.no_new_privileges) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            child_fail(sync_fd, sys_error("set no_new_privs"));
+        load_seccomp();
+    }
 
     std::vector<char*> argv, envp;
     for (const auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -270,9 +290,7 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
         TRY_CTX(write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
                            std::to_string(*spec.process->oom_score_adj)),
                 "set process.oomScoreAdj");
-    // TODO(cgroups): move stage1 into the container's cgroup here, before kProceed, so that
-    // init and everything it forks is accounted from the start and a new cgroup namespace
-    // is rooted at the container's cgroup.
+    if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(stage1));
     TRY(sync_send(fd, SyncType::kProceed));
     TRY(sync_expect(fd, SyncType::kNamespacesReady));
     if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
@@ -289,7 +307,15 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
                                              cb.state_json(init, "created")
                                        : std::string(1, '\0');
     TRY(sync_send(fd, SyncType::kHooksDone, 0, states));
-    TRY(sync_expect(fd, SyncType::kReady));
+    for (;;) {
+        auto msg = TRY(sync_recv(fd));
+        if (msg.type == SyncType::kError) return Error(int(msg.value), msg.payload);
+        if (msg.type == SyncType::kReady) break;
+        if (msg.type != SyncType::kSeccompListener)
+            return error(std::string("sync: unexpected ") + sync_name(msg.type));
+        UniqueFd listener = TRY(seccomp::receive_fd(fd));
+        if (cb.seccomp_listener) TRY(cb.seccomp_listener(listener.get(), init));
+    }
     return ok();
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/linux/process_attrs.hpp"
 #include "runtime/linux/rlimits.hpp"
 #include "runtime/linux/rootfs.hpp"
+#include "runtime/linux/seccomp.hpp"
 #include "spec/runtime_config.hpp"
 
 namespace berth::runtime {
@@ -32,6 +33,7 @@ struct ProcessPlan {
     std::optional<linux_::CapSets> caps;
     std::vector<linux_::RlimitSetting> rlimits;
     linux_::ProcessAttrs attrs;
+    std::optional<seccomp::CompiledFilter> seccomp;  // compiled here, only loaded in init
     std::vector<std::string> env;  // process.env plus LISTEN_FDS/LISTEN_PID when passed on
     int extra_fds = 0;             // fds 3..3+extra_fds-1 survive into the container
     bool no_pivot = false;
@@ -46,6 +48,11 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
                                  const std::string& id);
 
 struct SpawnCallbacks {
+    // Parent, before stage1 may go on: put it in the container's cgroup (everything it and
+    // init fork is then accounted there, and a new cgroup namespace is rooted there).
+    std::function<Status(pid_t stage1)> place_in_cgroup;
+    // Parent: init's seccomp notify listener, to hand to linux.seccomp.listenerPath.
+    std::function<Status(int listener_fd, pid_t init_pid)> seccomp_listener;
     // Parent, between kRuntimeHooks and kHooksDone: prestart and createRuntime hooks.
     std::function<Status(pid_t init_pid)> runtime_hooks;
     // The state JSON strings init needs for createContainer and startContainer hooks.

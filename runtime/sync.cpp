@@ -23,6 +23,8 @@ const char* sync_name(SyncType t) {
             return "runtime-hooks";
         case SyncType::kHooksDone:
             return "hooks-done";
+        case SyncType::kSeccompListener:
+            return "seccomp-listener";
         case SyncType::kReady:
             return "ready";
         case SyncType::kError:

@@ -19,6 +19,8 @@
 //                                                         and createRuntime hooks
 //   parent   init    kHooksDone        state JSON         init runs createContainer hooks with it,
 //                                                         then sets up the rootfs and the process
+//   init     parent  kSeccompListener  + SCM_RIGHTS fd    (only with SCMP_ACT_NOTIFY) the parent
+//                                                         sends the fd to listenerPath
 //   init     parent  kReady            -                  init waits on start.sock; create is done
 //   any      parent  kError            message            the child failed and _exits; the parent
 //                                                         reports the message and cleans up
@@ -43,6 +45,7 @@ enum class SyncType : uint32_t {
     kInitPid,
     kRuntimeHooks,
     kHooksDone,
+    kSeccompListener,
     kReady,
     kError,
 };

@@ -173,8 +173,14 @@ Status Object::req_enum(std::string_view key, std::string& out,
 
 Status Object::opt_enum(std::string_view key, std::string& out,
                         std::span<const std::string_view> allowed, std::string_view what) const {
-    if (auto n = get(key)) return read_enum(*n, out, allowed, what);
-    return ok();
+    auto n = get(key);
+    if (!n) return ok();
+    // "" is Go's zero value for these optional strings: unset, as runc reads it.
+    if (n->value().is_string() && n->value().get_ref<const std::string&>().empty()) {
+        out.clear();
+        return ok();
+    }
+    return read_enum(*n, out, allowed, what);
 }
 
 Status Object::opt_enum_list(std::string_view key, std::vector<std::string>& out,

@@ -177,6 +177,7 @@ class Object {
     }
     Status req_enum(std::string_view key, std::string& out,
                     std::span<const std::string_view> allowed, std::string_view what) const;
+    // An optional enum; "" counts as unset.
     Status opt_enum(std::string_view key, std::string& out,
                     std::span<const std::string_view> allowed, std::string_view what) const;
     Status opt_enum_list(std::string_view key, std::vector<std::string>& out,

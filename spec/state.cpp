@@ -65,7 +65,7 @@ std::string rfc3339_nano(const struct timespec& ts) {
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     std::string out = buf;
     if (ts.tv_nsec > 0) {
-        char frac[16];
+        char frac[24];  // tv_nsec < 1e9, but the compiler cannot know that
         snprintf(frac, sizeof(frac), "%09ld", ts.tv_nsec);
         std::string f = frac;
         while (!f.empty() && f.back() == '0')

@@ -78,6 +78,11 @@ def reap(pid, errpath, argv, timeout=None):
         timed_out = True
         os.kill(pid, signal.SIGKILL)
         _, status, ru = os.wait4(pid, 0)
+    except BaseException:
+        # Interrupted (SIGTERM/SIGINT): do not leave the tool running behind us.
+        os.kill(pid, signal.SIGKILL)
+        os.wait4(pid, 0)
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -184,6 +189,15 @@ class Results:
 
     def note(self, part, text):
         self.write(kind="note", part=part, text=text)
+
+
+def exit_on_term():
+    """SIGTERM (bench/run's trap) unwinds through the finally blocks that delete containers
+    and unmount snapshots, instead of killing us in the middle."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def summary(values):

@@ -249,11 +249,14 @@ class Bench:
             filesystems.append(("ext4 on loop", self.a.disk))
         if self.a.tmpfs:
             filesystems.append(("tmpfs", self.a.tmpfs))
-        for fsname, fs in filesystems:
+        # The issue asks for pull + unpack on both filesystems; pull alone and bundles run on
+        # the first (the disk) unless --all-fs, to keep a full run near 15 minutes.
+        some = filesystems if self.a.all_fs else filesystems[:1]
+        for fsname, fs in some:
             self.pull(fsname, fs)
         for fsname, fs in filesystems:
             self.pull_unpack(fsname, fs)
-        for fsname, fs in filesystems:
+        for fsname, fs in some:
             self.bundle(fsname, fs)
 
 
@@ -273,7 +276,9 @@ def main():
     p.add_argument("--pull-iterations", type=int, default=5)
     p.add_argument("--unpack-iterations", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--all-fs", action="store_true")
     a = p.parse_args()
+    bl.exit_on_term()
     os.environ["BENCH_TMP"] = a.tmp
     Bench(a).main()
 

@@ -99,6 +99,11 @@ def load(path):
     return recs
 
 
+def cell(text):
+    """A markdown table cell: a literal | would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def fmt(v, unit):
     if unit in ("KiB",):
         return f"{v:,.0f}"
@@ -156,14 +161,14 @@ class Table:
         for key in self.benches:
             if key[0] != part:
                 continue
-            out.append(f"\n#### {key[2]}\n")
+            out.append(f"\n#### {cell(key[2])}\n")
             out.append("| tool | metric | n | min | median | max | unit |")
             out.append("|---|---|---:|---:|---:|---:|---|")
             for tool, metric, unit, vals, na in self.sorted_rows(key):
                 if na:
-                    out.append(f"| {tool} | all | – | n/a | n/a ({na}) | n/a | |")
+                    out.append(f"| {cell(tool)} | all | – | n/a | n/a ({cell(na)}) | n/a | |")
                 else:
-                    out.append(f"| {tool} | {metric} | {len(vals)} | {fmt(min(vals), unit)} | "
+                    out.append(f"| {cell(tool)} | {metric} | {len(vals)} | {fmt(min(vals), unit)} | "
                                f"**{fmt(statistics.median(vals), unit)}** | {fmt(max(vals), unit)} | {unit} |")
         return out
 
@@ -300,7 +305,7 @@ def markdown(t, args):
     md.append("| target | measured | |")
     md.append("|---|---|---|")
     for what, value, verdict in targets(t):
-        md.append(f"| {what} | {value} | {verdict} |")
+        md.append(f"| {cell(what)} | {cell(value)} | {verdict} |")
     for part, title in (("runtime", "Runtime"), ("image", "Image tool")):
         if not any(k[0] == part for k in t.benches):
             continue
@@ -310,7 +315,7 @@ def markdown(t, args):
         md.append("| benchmark | metric | ratio | value |")
         md.append("|---|---|---|---:|")
         for bench, metric, s, p, text in t.ratios(part):
-            md.append(f"| {bench} | {metric} | {s}/{p} | {text} |")
+            md.append(f"| {cell(bench)} | {metric} | {cell(s + '/' + p)} | {cell(text)} |")
         md.append(f"\n## {title}: figures\n")
         md.extend(t.figures_md(part))
     return "\n".join(md) + "\n"

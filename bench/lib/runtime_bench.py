@@ -304,6 +304,7 @@ def main():
     p.add_argument("--parallel-reps", type=int, default=5)
     p.add_argument("--rss", type=int, default=10)
     args = p.parse_args()
+    bl.exit_on_term()
     os.environ["BENCH_TMP"] = args.tmp
     bl.TIMEOUT = 60.0  # a runtime taking a minute for /bin/true is hung
     Bench(args).main()

@@ -46,7 +46,6 @@ int cmd_inspect(const GlobalOptions& g, const std::vector<std::string>& argv) {
         auto text = store->read_blob(d, 64u << 20);
         if (!text) return fail(text.error());
         std::fwrite(text->data(), 1, text->size(), stdout);
-        if (!text->empty() && text->back() != '\n') std::printf("\n");
         return 0;
     }
     nlohmann::json out = {

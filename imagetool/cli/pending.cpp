@@ -4,7 +4,7 @@
 
 namespace berth::image::cli {
 namespace {
-int pending(const char* name) {
+[[maybe_unused]] int pending(const char* name) {
     report_error(std::string("command '") + name + "' is not implemented yet");
     return 125;
 }
@@ -14,8 +14,5 @@ int pending(const char* name) {
     int fn(const GlobalOptions&, const std::vector<std::string>&) { \
         return pending(name);                                       \
     }
-BERTH_PENDING(cmd_unpack, "unpack")
-BERTH_PENDING(cmd_import, "import")
-BERTH_PENDING(cmd_umount, "umount")
 
 }  // namespace berth::image::cli

@@ -109,7 +109,7 @@ class Applier {
                 TRY(make_symlink(dir, name, e));
                 break;
             case EntryType::hardlink:
-                TRY(make_hardlink(dir, name, e));
+                if (!TRY(make_hardlink(dir, name, clean, e))) return ok();
                 break;
             case EntryType::chr:
             case EntryType::blk:
@@ -271,20 +271,29 @@ class Applier {
         return ok();
     }
 
-    Status make_hardlink(int dir, const std::string& name, const Entry& e) {
+    Result<bool> make_hardlink(int dir, const std::string& name, const std::string& clean,
+                               const Entry& e) {
         std::string target = TRY_CTX(clean_entry_path(e.link), "hardlink target '" + e.link + "'");
         if (target.empty()) return error("hardlink to the root directory");
-        auto tp =
-            TRY_CTX(resolve_entry_parent(root_, target, false), "hardlink target '" + e.link + "'");
+        auto tp = resolve_entry_parent(root_, target, false);
         struct stat st;
-        if (fstatat(tp.dir.get(), tp.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return sys_error("hardlink target '" + e.link + "'");
+        bool found = tp && fstatat(tp->dir.get(), tp->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+        if (!found) {
+            int err = tp ? errno : tp.error().code();
+            // A snapshot layer is extracted alone: its link may point into a lower layer.
+            if (opts_.whiteouts == WhiteoutMode::overlay && (err == ENOENT || err == ENOTDIR)) {
+                res_.deferred_links.emplace_back(clean, target);
+                return false;
+            }
+            if (!tp) return std::move(tp).error().with_context("hardlink target '" + e.link + "'");
+            return Error::sys(err, "hardlink target '" + e.link + "'");
+        }
         if (S_ISDIR(st.st_mode))
             return Error::sys(EPERM, "hardlink target '" + e.link + "' is a directory");
         // No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself.
-        if (linkat(tp.dir.get(), tp.name.c_str(), dir, name.c_str(), 0) < 0)
+        if (linkat(tp->dir.get(), tp->name.c_str(), dir, name.c_str(), 0) < 0)
             return sys_error("link to '" + e.link + "'");
-        return ok();
+        return true;
     }
 
     Result<bool> make_node(int dir, const std::string& name, const Entry& e) {

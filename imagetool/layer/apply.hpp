@@ -38,6 +38,9 @@ struct ApplyResult {
     uint64_t bytes = 0;                 // file data written
     std::vector<std::string> warnings;  // at most 100; the rest are counted
     uint64_t warnings_dropped = 0;
+    // Overlay mode: hardlinks whose target lives in a lower layer (cleaned path, target).
+    // The caller links them once the lower layers are extracted (see bundle/snapshot.cpp).
+    std::vector<std::pair<std::string, std::string>> deferred_links;
 };
 
 // Applies the uncompressed tar in `tar` onto `root_fd` (an O_PATH or O_DIRECTORY fd). On

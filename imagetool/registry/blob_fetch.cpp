@@ -21,7 +21,9 @@ bool is_redirect(int s) {
 // which the inode comparison detects.
 Result<UniqueFd> open_partial(const std::string& path) {
     for (int i = 0; i < 100; i++) {
-        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+        // O_APPEND: a resumed download continues after the bytes already hashed.
+        UniqueFd fd(
+            ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
         if (!fd) return sys_error("open '" + path + "'");
         while (::flock(fd.get(), LOCK_EX) < 0)
             if (errno != EINTR) return sys_error("lock '" + path + "'");
@@ -64,7 +66,31 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
     }
     if (progress) progress(have);
 
+    // httplib hands the body over in 4 KiB pieces: batch them into fewer, larger writes.
+    // Bytes in `pending` are already hashed and counted in `have`; flush() runs before any
+    // Range is computed from `have`, so the file and the hash never disagree.
+    constexpr size_t kWriteBuffer = 1u << 20;
+    constexpr size_t kWriteback = 8u << 20;
+    int64_t synced = have;
+    std::string pending;
+    pending.reserve(kWriteBuffer + (64u << 10));
+    auto flush = [&]() -> Status {
+        if (pending.empty()) return ok();
+        auto st = write_all(fd.get(), pending);
+        pending.clear();
+        if (!st) return Error::msg("write '" + partial + "': " + st.error().str());
+        // Start writeback as the file grows so that the fsync before the rename into blobs/
+        // finds little left to write (asynchronous; errors surface at that fsync).
+        if (have - synced >= int64_t(kWriteback)) {
+            (void)::sync_file_range(fd.get(), synced, have - synced, SYNC_FILE_RANGE_WRITE);
+            synced = have;
+        }
+        if (progress) progress(have);
+        return ok();
+    };
     auto reset = [&]() -> Status {
+        pending.clear();
+        synced = 0;
         if (::ftruncate(fd.get(), 0) < 0) return sys_error("truncate '" + partial + "'");
         hasher = Hasher(d.digest.algorithm);
         have = 0;
@@ -111,16 +137,22 @@ Status RegistryClient::fetch_blob(const std::string& repo, const spec::Descripto
                         failed = true;
                         return false;
                     }
-                    if (auto st = write_all(fd.get(), std::string_view(data, n)); !st) {
-                        fatal = Error::msg(st.error().str());
-                        failed = true;
-                        return false;
-                    }
+                    pending.append(data, n);
                     hasher.update(data, n);
                     have += int64_t(n);
-                    if (progress) progress(have);
+                    if (pending.size() >= kWriteBuffer) {
+                        if (auto st = flush(); !st) {
+                            fatal = st.error();
+                            failed = true;
+                            return false;
+                        }
+                    }
                     return true;
                 });
+            if (auto st = flush(); !st && !failed) {
+                fatal = st.error();
+                failed = true;
+            }
             if (failed) return fatal;
             if (bad_range) {
                 TRY(reset());

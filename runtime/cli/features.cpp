@@ -10,6 +10,7 @@
 
 #include "base/args.hpp"
 #include "runtime/cli/commands.hpp"
+#include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/seccomp.hpp"
 #include "spec/runtime_config.hpp"
 
@@ -18,10 +19,10 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-// The mount options berth recognises (runtime-spec features.md's list; mounts[].options).
-// TODO(mounts): derive from runtime/linux/mount_options' table once it exposes one, so this
-// list cannot drift from the parser.
-constexpr const char* kMountOptions[] = {
+// Candidate mount options: runtime-spec features.md's list plus idmap/ridmap. Only those the
+// mounts parser (runtime/linux/mount_options) really recognises are printed, so the document
+// cannot claim an option the parser would treat as filesystem data or reject.
+constexpr const char* kMountOptionCandidates[] = {
     "acl",
     "async",
     "atime",
@@ -88,6 +89,20 @@ constexpr const char* kMountOptions[] = {
     "unbindable",
 };
 
+std::vector<std::string> mount_options() {
+    using runtime::linux_::parse_mount_options;
+    std::vector<std::string> out;
+    for (const char* o : kMountOptionCandidates) {
+        bool known = static_cast<bool>(parse_mount_options({o}, true, "mountOptions"));
+        if (!known) {
+            auto m = parse_mount_options({o}, false, "mountOptions");
+            known = m && m->data.empty();
+        }
+        if (known) out.emplace_back(o);
+    }
+    return out;
+}
+
 constexpr const char* kHooks[] = {"prestart",       "createRuntime", "createContainer",
                                   "startContainer", "poststart",     "poststop"};
 
@@ -117,7 +132,7 @@ ojson document() {
     j["ociVersionMin"] = "1.0.0";
     j["ociVersionMax"] = spec::kRuntimeSpecVersion;
     j["hooks"] = kHooks;
-    j["mountOptions"] = kMountOptions;
+    j["mountOptions"] = mount_options();
 
     ojson linux_;
     linux_["namespaces"] = kNamespaces;
@@ -136,7 +151,9 @@ ojson document() {
         sc["supportedFlags"] = s.supported_flags;
     }
     linux_["seccomp"] = sc;
-    linux_["apparmor"] = {{"enabled", false}};
+    // process.apparmorProfile is applied (runtime/linux/process_attrs). SELinux is not claimed:
+    // selinuxLabel is applied but linux.mountLabel is not.
+    linux_["apparmor"] = {{"enabled", true}};
     linux_["selinux"] = {{"enabled", false}};
     linux_["intelRdt"] = {{"enabled", false}};
     linux_["mountExtensions"] = {{"idmap", {{"enabled", true}}}};

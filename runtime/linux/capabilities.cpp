@@ -66,8 +66,14 @@ Status apply_capabilities(const CapSets& c) {
     }
     cap_free(caps);
     if (cap_reset_ambient() < 0 && errno != EINVAL) return sys_error("clear ambient capabilities");
+    // An ambient capability must also be permitted and inheritable; like runc (which only
+    // warns), the others are left out rather than failing: runc's own default spec asks for
+    // ambient capabilities without inheritable ones.
+    auto in = [](const std::vector<cap_value_t>& s, cap_value_t v) {
+        return std::find(s.begin(), s.end(), v) != s.end();
+    };
     for (cap_value_t v : c.ambient)
-        if (cap_set_ambient(v, CAP_SET) < 0)
+        if (in(c.permitted, v) && in(c.inheritable, v) && cap_set_ambient(v, CAP_SET) < 0)
             return sys_error(std::string("raise ambient capability ") + cap_to_name(v));
     return ok();
 }

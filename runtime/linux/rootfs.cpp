@@ -10,6 +10,7 @@
 //      a mount outside the new root can no longer be cloned once the old root is detached.
 //      Everything is reached through the root fd, so the result is the same as runc's
 //      after-pivot order;
+//   then RootfsContext::before_pivot (createContainer hooks), cwd at the rootfs;
 //   6. pivot_root (or MS_MOVE + chroot with --no-pivot), rootfsPropagation on the new "/",
 //      root.readonly last.
 #include "runtime/linux/rootfs.hpp"
@@ -240,6 +241,11 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
         if (!devnull && devnull.error().code() == ENOENT) devnull = open_verified_devnull();
         if (!devnull) return std::move(devnull).error().with_context("maskedPaths: /dev/null");
         TRY(apply_masked_paths(plan.masked_paths, root.get(), devnull->get()));
+    }
+
+    if (ctx.before_pivot) {
+        if (fchdir(root.get()) < 0) return sys_error("chdir rootfs");
+        TRY_CTX(ctx.before_pivot(), "before pivot_root");
     }
 
     // 6. Pivot, then what applies to the new "/" itself.

@@ -4,6 +4,7 @@
 // of the filesystem (mounts, devices, masked/readonly paths, sysctl: runtime/linux/).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,10 @@ struct RootfsContext {
     int console_slave_fd = -1;       // terminal containers: bind-mounted at /dev/console
     bool in_user_namespace = false;  // devices are bind-mounted from the host, not mknod-ed
     bool new_cgroup_namespace = false;
+    // Called after every mount, device and masked path is in place and before pivot_root,
+    // with the cwd at the rootfs: where runtime-spec runs createContainer hooks (runc does the
+    // same). A failure aborts the setup with that error.
+    std::function<Status()> before_pivot;
 };
 
 // In the child, in its new mount namespace, after namespaces are joined/created and (with a

@@ -2,34 +2,35 @@
 //
 // Integration contract (the process model in DESIGN.md; runc's order):
 //
-//   parent, before clone:
-//     auto f = TRY(seccomp::compile(spec.linux_->seccomp.value()));   // or compile_cached
+//   parent, before clone (create, and exec for its process):
+//     plan.seccomp = TRY(seccomp::compile_cached(*spec.linux_->seccomp,
+//                                                seccomp::cache_dir(root)));
 //     All libseccomp work (syscall name lookup, rule trees, BPF generation) happens here, so
 //     the child only copies a ready program into the kernel.
 //
-//   child, after clone:
-//     - With process.noNewPrivileges = false, loading a filter needs CAP_SYS_ADMIN (in the
-//       container's user namespace), so load BEFORE capabilities are dropped (runc does the
-//       same); every syscall the child makes afterwards (setgroups, setuid, capset, prctl,
-//       sendmsg, execve, ...) then runs under the filter and must be allowed by the profile.
-//     - With noNewPrivileges = true, call prctl(PR_SET_NO_NEW_PRIVS) first, then load as the
-//       very last step before execve, so the fewest syscalls run under the filter.
-//     auto listener = seccomp::load(f);   // Result<UniqueFd>; invalid fd unless f.needs_listener
-//     If f.needs_listener: seccomp::send_fd(sync_sock, listener.get()) over the AF_UNIX sync
-//     socketpair (SCM_RIGHTS), close the child's copy, then continue to execve. The child
-//     does not wait for the agent: a NOTIFY-ed syscall simply blocks until the agent answers.
-//     NOTIFY may not be used on write/sendmsg/sendto (rejected by compile) because the child
-//     needs them to hand the fd over; the listener fd itself is O_CLOEXEC.
+//   child (init), after the rootfs, rlimits and LSM labels:
+//     - noNewPrivileges = false: loading needs CAP_SYS_ADMIN (in the container's user
+//       namespace), so load BEFORE the capabilities are dropped (runc does the same); the
+//       child's later syscalls (setgroups, setresuid, capset, prctl, execve, ...) then run
+//       under the filter and the profile must allow them.
+//     - noNewPrivileges = true: prctl(PR_SET_NO_NEW_PRIVS) first, then load as late as
+//       possible, so the fewest syscalls run under the filter.
+//     auto listener = seccomp::load(f);  // Result<UniqueFd>; valid only if f.needs_listener
+//     With a listener: send a "seccomp listener" sync message and the fd (SCM_RIGHTS) on the
+//     AF_UNIX sync socket, close the child's copy, wait for "seccomp done". NOTIFY may not be
+//     used on write/sendmsg/sendto (compile() rejects it): the child needs them to hand the
+//     fd over. Other syscalls the child makes afterwards (read, close, accept...) block
+//     until the agent answers them, which it can by then. The listener fd is O_CLOEXEC.
 //
-//   parent, on receiving that sync message:
-//     UniqueFd fd = TRY(seccomp::receive_fd(sync_sock));
+//   parent, on "seccomp listener" (after it sent the hooks' state, before "ready"):
+//     UniqueFd fd = TRY(recv_fd(sync));   // seccomp::receive_fd or the sync layer's own
 //     TRY(seccomp::send_to_agent(f.listener_path, fd.get(), f.listener_metadata,
-//                                state_json_with_status_creating, child_pid));
-//     then closes fd. A failure here fails container creation (runc does the same).
+//                                state_json_with_status_creating, init_pid));
+//     then replies "seccomp done" and closes fd. A failure fails the create (runc too).
 //
-// Cache: compile_cached() keeps the BPF bytes under <root>/seccomp-cache/<key>.bpf, where
-// key = sha256(canonical profile + libseccomp version + native arch + berth version);
-// see docs/seccomp.md for when it pays.
+// Cache: compile_cached() keeps the program in <root>/@seccomp-cache/<hash>.bpf; the file
+// holds the whole key (profile, berth and libseccomp versions, kernel release, machine) and
+// a hit must match it byte for byte. docs/seccomp.md has the numbers.
 #pragma once
 
 #include <linux/filter.h>
@@ -66,6 +67,9 @@ Result<CompiledFilter> compile(const spec::Seccomp& profile);
 // native architecture and berth version match. A cache that cannot be read or written is
 // not an error (the filter is compiled as usual).
 Result<CompiledFilter> compile_cached(const spec::Seccomp& profile, const std::string& cache_dir);
+// The cache directory under a --root: "<root>/@seccomp-cache". '@' is not allowed in a
+// container id, so no container can ever own (or collide with) this directory.
+std::string cache_dir(const std::string& state_root);
 
 // In the child: installs the program with seccomp(SECCOMP_SET_MODE_FILTER). Returns the
 // notify listener fd (O_CLOEXEC) when the filter needs one, an invalid UniqueFd otherwise.

@@ -135,6 +135,10 @@ void evict(const std::string& dir) {
 
 }  // namespace
 
+std::string cache_dir(const std::string& state_root) {
+    return state_root + "/@seccomp-cache";
+}
+
 Result<CompiledFilter> compile_cached(const spec::Seccomp& p, const std::string& dir) {
     const std::string key = cache_key(p);
     char name[32];

@@ -45,7 +45,8 @@ make_ca() {
 		-days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
 }
 
-# start_registry MODE [PORT]: MODE is plain, tls, htpasswd or token. Sets REG (host:port),
+# start_registry MODE [PORT]: MODE is plain, tls, htpasswd, token (plain HTTP registry and
+# token server) or tls-token (TLS registry, token realm still plain HTTP). Sets REG (host:port),
 # REG_PORT, REG_DIR, REG_PID. Storage and config live in $TEST_DIR/registry-$REG_PORT.
 start_registry() {
 	local mode=$1
@@ -60,15 +61,17 @@ start_registry() {
 		echo "http:"
 		echo "  addr: 127.0.0.1:$REG_PORT"
 		case $mode in
-		tls)
+		tls | tls-token)
 			make_ca "$REG_DIR/ca"
 			echo "  tls: {certificate: $REG_DIR/ca/server.crt, key: $REG_DIR/ca/server.key}"
 			;;
+		esac
+		case $mode in
 		htpasswd)
 			htpasswd -Bbc "$REG_DIR/htpasswd" testuser testpass >/dev/null 2>&1
 			echo "auth: {htpasswd: {realm: berth-test, path: $REG_DIR/htpasswd}}"
 			;;
-		token)
+		token | tls-token)
 			start_token_server
 			echo "auth:"
 			echo "  token: {realm: 'http://127.0.0.1:$TOKEN_PORT/token', service: berth-test-registry, issuer: berth-test-issuer, rootcertbundle: $TOKEN_DIR/token.crt}"

@@ -16,8 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "base/file.hpp"
 #include "runtime/linux/rootfs.hpp"
 
@@ -25,70 +23,6 @@ using namespace berth;
 namespace rl = berth::runtime::linux_;
 
 namespace {
-
-// Just the fields the rootfs code reads (spec::load_config replaces this once it is on main).
-Result<spec::Spec> load(const std::string& path) {
-    auto text = TRY(read_file(path));
-    try {
-        auto j = nlohmann::json::parse(text);
-        spec::Spec s;
-        if (j.contains("root")) {
-            s.root = spec::Root{};
-            s.root->path = j["root"].value("path", "");
-            s.root->readonly = j["root"].value("readonly", false);
-        }
-        if (j.contains("process")) {
-            s.process = spec::Process{};
-            s.process->args = j["process"].value("args", std::vector<std::string>{});
-            s.process->terminal = j["process"].value("terminal", false);
-        }
-        s.hostname = j.value("hostname", "");
-        auto maps = [](const nlohmann::json& a) {
-            std::vector<spec::IDMapping> out;
-            for (auto& e : a)
-                out.push_back(
-                    {e.value("containerID", 0u), e.value("hostID", 0u), e.value("size", 0u)});
-            return out;
-        };
-        for (auto& m : j.value("mounts", nlohmann::json::array())) {
-            spec::Mount mm;
-            mm.destination = m.value("destination", "");
-            mm.type = m.value("type", "");
-            mm.source = m.value("source", "");
-            mm.options = m.value("options", std::vector<std::string>{});
-            if (m.contains("uidMappings")) mm.uid_mappings = maps(m["uidMappings"]);
-            if (m.contains("gidMappings")) mm.gid_mappings = maps(m["gidMappings"]);
-            s.mounts.push_back(mm);
-        }
-        if (j.contains("linux")) {
-            auto& l = j["linux"];
-            spec::Linux lx;
-            for (auto& n : l.value("namespaces", nlohmann::json::array()))
-                lx.namespaces.push_back({n.value("type", ""), n.value("path", "")});
-            if (l.contains("uidMappings")) lx.uid_mappings = maps(l["uidMappings"]);
-            if (l.contains("gidMappings")) lx.gid_mappings = maps(l["gidMappings"]);
-            for (auto& d : l.value("devices", nlohmann::json::array())) {
-                spec::Device dv;
-                dv.type = d.value("type", "");
-                dv.path = d.value("path", "");
-                dv.major = d.value("major", 0);
-                dv.minor = d.value("minor", 0);
-                if (d.contains("fileMode")) dv.file_mode = d["fileMode"].get<uint32_t>();
-                if (d.contains("uid")) dv.uid = d["uid"].get<uint32_t>();
-                if (d.contains("gid")) dv.gid = d["gid"].get<uint32_t>();
-                lx.devices.push_back(dv);
-            }
-            lx.masked_paths = l.value("maskedPaths", std::vector<std::string>{});
-            lx.readonly_paths = l.value("readonlyPaths", std::vector<std::string>{});
-            lx.sysctl = l.value("sysctl", std::map<std::string, std::string>{});
-            lx.rootfs_propagation = l.value("rootfsPropagation", "");
-            s.linux_ = lx;
-        }
-        return s;
-    } catch (const std::exception& e) {
-        return error(std::string("config.json: ") + e.what());
-    }
-}
 
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "rootfs_probe: %s\n", msg.c_str());
@@ -126,7 +60,7 @@ int main(int argc, char** argv) {
     for (; i < argc; ++i)
         cmd.push_back(argv[i]);
 
-    auto spec = load(bundle + "/config.json");
+    auto spec = spec::load_config(bundle + "/config.json");
     if (!spec) die(spec.error().str());
     if (cmd.empty() && spec->process) cmd = spec->process->args;
     if (cmd.empty()) die("no command");

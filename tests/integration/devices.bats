@@ -16,7 +16,7 @@ setup() {
 	cat >"$BUNDLE/config.json" <<'JSON'
 {
   "ociVersion": "1.2.0",
-  "process": {"terminal": false, "args": ["sh"], "cwd": "/", "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/", "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
   "root": {"path": "rootfs"},
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
@@ -37,8 +37,25 @@ teardown() {
 	teardown_common
 }
 
+# Driver: the real `berth run` by default; ROOTFS_DRIVER=probe runs the rootfs code alone
+# through tests/helpers/rootfs_probe (fresh namespaces, no cgroups, no process setup).
+DRIVER=${ROOTFS_DRIVER:-berth}
+
+# probe [--no-pivot] CMD...: runs CMD in the bundle's container, output and status as-is.
 probe() {
-	"$PROBE" "$BUNDLE" -- "$@"
+	local flags=()
+	while [ "${1:-}" = --no-pivot ]; do
+		flags+=(--no-pivot)
+		shift
+	done
+	if [ "$DRIVER" = probe ]; then
+		"$PROBE" "${flags[@]}" "$BUNDLE" -- "$@"
+	else
+		local args
+		args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+		update_config ".process.args = $args"
+		"$BERTH" --root "$ROOT" run "${flags[@]}" -b "$BUNDLE" "ct$$-$RANDOM" </dev/null
+	fi
 }
 
 use_userns() {
@@ -107,7 +124,7 @@ use_userns() {
 	[[ "$output" =~ "/fuse /dev/fuse " ]]
 }
 
-@test "terminal containers get the pty slave bound at /dev/console" {
+@test "terminal containers get the pty slave bound at /dev/console (rootfs_probe)" {
 	run "$PROBE" --console "$BUNDLE" -- sh -c 'stat -c "%F %t" /dev/console; grep " /dev/console " /proc/self/mountinfo'
 	echo "$output"
 	[ "$status" -eq 0 ]

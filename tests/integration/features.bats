@@ -96,13 +96,17 @@ jq_true() {
 	done
 }
 
-@test "features: mount options cover runc's, plus rro and idmap" {
+@test "features: mount options are runc's (but acl/noacl), plus rro and idmap" {
 	requires runc
 	local missing
-	missing=$(jq -n --slurpfile b "$FEATURES" --argjson r "$(runc features)" \
+	missing=$(jq -c -n --slurpfile b "$FEATURES" --argjson r "$(runc features)" \
 		'$r.mountOptions - $b[0].mountOptions')
-	[ "$missing" = "[]" ] || fail "runc knows mount options berth does not list: $missing"
-	jq_true '.mountOptions | index("rro") != null and index("idmap") != null'
+	# berth passes acl/noacl to the filesystem as data instead of mapping them to MS_POSIXACL,
+	# so it does not claim them; every other runc option must be there.
+	[ "$missing" = '["acl","noacl"]' ] || [ "$missing" = '[]' ] ||
+		fail "runc knows mount options berth does not list: $missing"
+	jq_true '.mountOptions | index("rro") != null and index("idmap") != null and index("ridmap") != null'
+	jq_true '.mountOptions | index("tmpcopyup") != null and index("rbind") != null'
 }
 
 @test "features: shape matches runc features (same top-level and linux keys)" {
@@ -121,4 +125,41 @@ jq_true() {
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"unexpected argument 'extra'"* ]]
+}
+
+@test "features: every namespace listed works in a container" {
+	requires root
+	setup_bundle sh -c 'true'
+	local ns file host inside
+	for ns in $(jq -r '.linux.namespaces[]' "$FEATURES"); do
+		case $ns in
+		mount) file=mnt ;;
+		network) file=net ;;
+		*) file=$ns ;;
+		esac
+		update_config --arg t "$ns" --arg f "$file" '
+			.linux.namespaces = ([.linux.namespaces[] | select(.type != $t)] + [{"type": $t}])
+			| .process.args = ["readlink", "/proc/self/ns/" + $f]'
+		if [ "$ns" = user ]; then
+			update_config '.linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+				| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+		fi
+		host=$(readlink "/proc/self/ns/$file")
+		run berth run -b "$BUNDLE" "ns-$ns"
+		[ "$status" -eq 0 ] || fail "namespace $ns: $output"
+		inside=${lines[-1]}
+		[ "$inside" != "$host" ] || fail "namespace $ns: container shares the host's ($host)"
+		update_config 'del(.linux.uidMappings) | del(.linux.gidMappings)'
+	done
+}
+
+@test "features: apparmor is claimed, so apparmorProfile is applied, never ignored" {
+	requires root
+	jq_true '.linux.apparmor.enabled == true'
+	[ ! -e /sys/module/apparmor ] || skip "host has AppArmor; profile loading is tested elsewhere"
+	setup_bundle true
+	update_config '.process.apparmorProfile = "berth-test"'
+	run berth run -b "$BUNDLE" aa
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"apparmorProfile"* ]]
 }

@@ -156,3 +156,13 @@ teardown() {
 	run bimg login -u testuser -p nope "$REG"
 	[ "$status" -ne 0 ]
 }
+
+@test "a TLS registry may not send credentials to a plain-HTTP token realm" {
+	start_registry tls-token
+	mkdir -p "$TEST_DIR/certs"
+	cp "$REG_DIR/ca/ca.crt" "$TEST_DIR/certs/ca.crt"
+	run bimg pull --cert-dir "$TEST_DIR/certs" --creds testuser:testpass "$REG/test/x:1"
+	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" == *"token realm 'http://127.0.0.1:$TOKEN_PORT/token' is not https"* ]] || fail "$output"
+	[ ! -s "$TOKEN_DIR/requests.log" ]
+}

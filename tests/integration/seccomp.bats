@@ -216,10 +216,10 @@ start_agent() {
 	run_ctr 'true'
 	[ "$status" -eq 0 ]
 	local entries
-	entries=$(find "$ROOT" -name '*.bpf' | wc -l)
+	entries=$(find "$ROOT/@seccomp-cache" -name '*.bpf' | wc -l)
 	[ "$entries" -eq 1 ] || fail "expected one cache entry under $ROOT, found $entries"
 	run_ctr 'mkdir /tmp/x && echo made'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"made"* ]]
-	[ "$(find "$ROOT" -name '*.bpf' | wc -l)" -eq 1 ]
+	[ "$(find "$ROOT/@seccomp-cache" -name '*.bpf' | wc -l)" -eq 1 ]
 }

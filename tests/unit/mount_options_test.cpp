@@ -193,3 +193,76 @@ TEST(Sysctl, NeedsTheIsolatingNamespace) {
 }
 
 }  // namespace
+
+// plan_rootfs needs no privilege without idmap: the errors name the field.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/linux/rootfs.hpp"
+
+namespace {
+
+class PlanRootfs : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/berth-plan-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        bundle_ = tmpl;
+        ASSERT_EQ(mkdir((bundle_ + "/rootfs").c_str(), 0755), 0);
+        spec_.root = spec::Root{"rootfs", false};
+        spec_.linux_ = spec::Linux{};
+    }
+    void TearDown() override {
+        rmdir((bundle_ + "/rootfs").c_str());
+        rmdir(bundle_.c_str());
+    }
+    std::string plan_error() {
+        auto r = plan_rootfs(spec_, bundle_);
+        EXPECT_FALSE(r.ok());
+        return r.ok() ? "" : r.error().message();
+    }
+    std::string bundle_;
+    spec::Spec spec_;
+};
+
+TEST_F(PlanRootfs, GoodPlan) {
+    spec_.mounts.push_back({"/proc", "proc", "proc", {}, {}, {}});
+    spec_.mounts.push_back({"/data", "bind", "rel/src", {"rbind", "ro"}, {}, {}});
+    spec_.linux_->masked_paths = {"/proc/kcore"};
+    spec_.linux_->rootfs_propagation = "rprivate";
+    EXPECT_TRUE(plan_rootfs(spec_, bundle_).ok());
+}
+
+TEST_F(PlanRootfs, ErrorsNameTheField) {
+    spec_.root.reset();
+    EXPECT_EQ(plan_error(), "root.path: missing");
+    spec_.root = spec::Root{"nope", false};
+    EXPECT_EQ(plan_error(), "root.path: 'nope'");
+    spec_.root = spec::Root{"rootfs", false};
+    spec_.linux_->rootfs_propagation = "sideways";
+    EXPECT_EQ(plan_error(), "linux.rootfsPropagation: unknown propagation 'sideways'");
+    spec_.linux_->rootfs_propagation = "";
+    spec_.mounts = {{"/ok", "tmpfs", "tmpfs", {}, {}, {}}, {"rel", "tmpfs", "tmpfs", {}, {}, {}}};
+    EXPECT_EQ(plan_error(), "mounts[1].destination: 'rel' is not absolute");
+    spec_.mounts = {{"/x", "bind", "", {"rbind"}, {}, {}}};
+    EXPECT_EQ(plan_error(), "mounts[0].source: a bind mount needs a source");
+    spec_.mounts = {{"/x", "proc", "proc", {}, {{0, 1000, 1}}, {{0, 1000, 1}}}};
+    EXPECT_EQ(plan_error(), "mounts[0]: uidMappings apply only to bind mounts");
+    spec_.mounts = {{"/x", "", "tmpfs", {}, {}, {}}};
+    EXPECT_EQ(plan_error(), "mounts[0].type: empty for a non-bind mount");
+    spec_.mounts = {{"/x", "bind", "/tmp", {"bind", "idmap"}, {}, {}}};
+    EXPECT_EQ(plan_error(),
+              "mounts[0]: idmap needs uidMappings/gidMappings on the mount or a "
+              "user namespace mapping in linux");
+    spec_.mounts.clear();
+    spec_.linux_->masked_paths = {"/ok", "proc/kcore"};
+    EXPECT_EQ(plan_error(), "linux.maskedPaths[1]: 'proc/kcore' is not absolute");
+    spec_.linux_->masked_paths.clear();
+    spec_.linux_->readonly_paths = {"sys"};
+    EXPECT_EQ(plan_error(), "linux.readonlyPaths[0]: 'sys' is not absolute");
+    spec_.linux_->readonly_paths.clear();
+    spec_.linux_->devices = {spec::Device{"q", "/dev/q", 1, 1, {}, {}, {}}};
+    EXPECT_EQ(plan_error(), "linux.devices[0].type: unknown device type 'q'");
+}
+
+}  // namespace

@@ -10,9 +10,12 @@
 
 namespace berth::testing {
 
-// BERTH_SRC (set by meson test), else the nearest parent of the test binary that has
-// tests/fixtures (so ./build/tests/unit-spec works when run by hand).
+// BERTH_SRC (compiled in by tests/meson.build, or from the environment), else the nearest
+// parent of the test binary that has tests/fixtures.
 inline std::string fixtures_dir() {
+#ifdef BERTH_SRC
+    return std::string(BERTH_SRC) + "/tests/fixtures";
+#endif
     if (const char* src = std::getenv("BERTH_SRC")) return std::string(src) + "/tests/fixtures";
     char buf[4096];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);

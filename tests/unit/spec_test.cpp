@@ -43,13 +43,16 @@ json normalize(const json& j, const std::string& key = "") {
     return j;
 }
 
-void expect_round_trip(const std::string& name, bool exact) {
+void expect_round_trip(const std::string& name, bool exact, const char* invalid = nullptr) {
     SCOPED_TRACE(name);
     std::string text = fixture("configs/" + name);
     ASSERT_FALSE(text.empty()) << "missing fixture in " << fixtures_dir();
     auto s = parse_config(text);
     ASSERT_TRUE(s.ok()) << s.error().str();
-    EXPECT_TRUE(validate(*s).ok()) << validate(*s).error().str();
+    if (invalid)
+        EXPECT_EQ(validate(*s).error().str(), invalid);
+    else
+        EXPECT_TRUE(validate(*s).ok()) << validate(*s).error().str();
     json orig = json::parse(text);
     json back = to_json(*s);
     if (exact)
@@ -82,7 +85,20 @@ TEST(SpecRoundTrip, PodmanCreate) {
     expect_round_trip("podman-4.3-resources-userns.json", true);
 }
 
-TEST(SpecRoundTrip, ContainerdDefaults) {
+TEST(SpecRoundTrip, CrunSpec) {
+    expect_round_trip("crun-1.8-spec.json", true);
+    // crun maps the caller itself when a new user namespace has no mappings; runc (and so
+    // berth) refuses that.
+    expect_round_trip(
+        "crun-1.8-spec-rootless.json", true,
+        "linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings");
+}
+
+TEST(SpecRoundTrip, ContainerdCtrRun) {
+    // Captured from bundles containerd 1.6 (Debian) wrote for `ctr run`, plain and with
+    // --seccomp, --memory-limit, --cpus and a bind mount.
+    expect_round_trip("containerd-1.6-ctr-run.json", true);
+    expect_round_trip("containerd-1.6-ctr-run-seccomp-resources.json", true);
     expect_round_trip("containerd-1.6-ctr-run-handwritten.json", true);
 }
 
@@ -130,6 +146,31 @@ TEST(SpecRoundTrip, NullAndEmptyMeanAbsent) {
     EXPECT_FALSE(out["process"].contains("env"));
     EXPECT_FALSE(out.contains("annotations"));
     EXPECT_FALSE(out["linux"]["personality"].contains("flags"));
+}
+
+TEST(SpecRoundTrip, EmptyOptionalEnumIsUnset) {
+    auto s = parse_config(R"({"ociVersion":"1.2.0","linux":{"rootfsPropagation":"",
+        "resources":{"devices":[{"allow":true,"type":"","access":"rwm"}]}}})");
+    ASSERT_TRUE(s.ok()) << s.error().str();
+    EXPECT_EQ(s->linux_->rootfs_propagation, "");
+    EXPECT_EQ(s->linux_->resources->devices[0].type, "");
+}
+
+TEST(SpecRoundTrip, ParsedJsonEntryPoints) {
+    json cfg = json::parse(fixture("configs/all-fields.json"));
+    auto s = parse_config_json(cfg);
+    ASSERT_TRUE(s.ok()) << s.error().str();
+    EXPECT_EQ(to_json(*s), cfg);
+    auto p = parse_process_json(cfg["process"]);
+    ASSERT_TRUE(p.ok()) << p.error().str();
+    EXPECT_EQ(to_json(*p), cfg["process"]);
+    auto r = parse_resources_json(cfg["linux"]["resources"]);
+    ASSERT_TRUE(r.ok()) << r.error().str();
+    EXPECT_EQ(to_json(*r), cfg["linux"]["resources"]);
+    cfg["process"]["user"]["uid"] = -1;
+    auto bad = parse_process_json(cfg["process"]);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().str(), "user.uid: expected unsigned integer");
 }
 
 TEST(SpecRoundTrip, UnknownFieldsIgnoredTopLevelKept) {
@@ -263,6 +304,16 @@ TEST(SpecProcess, ContainerdExec) {
     auto again = parse_process(to_string(*p));
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(to_json(*again), json::parse(text));
+}
+
+TEST(SpecProcess, ContainerdExecCaptured) {
+    // The --process file containerd 1.6's runc shim wrote for `ctr task exec`.
+    std::string text = fixture("configs/containerd-1.6-exec-process.json");
+    auto p = parse_process(text);
+    ASSERT_TRUE(p.ok()) << p.error().str();
+    EXPECT_EQ(p->args, (std::vector<std::string>{"sh", "-c", "true"}));
+    EXPECT_TRUE(validate(*p).ok());
+    EXPECT_EQ(to_json(*p), json::parse(text));
 }
 
 TEST(SpecProcess, Errors) {

@@ -1,0 +1,42 @@
+// Snapshot bundles: each layer extracted once into a cache in the store (keyed by chain id,
+// whiteouts in overlayfs form), the bundle's rootfs an overlay of them with a private upper
+// directory. Bundles record themselves in each layer they use, so pruning never removes a
+// layer a bundle still mounts.
+//
+// On disk:
+//   <store>/.berth/layers/<chain-hex>/fs/           the layer, extracted
+//   <store>/.berth/layers/<chain-hex>/refs/<id>     one file per bundle using it (its path)
+//   <bundle>/rootfs                                 overlay mount point
+//   <bundle>/.snapshot/{upper,work}                 the container's writable layer
+//   <bundle>/.snapshot/info.json                    store dir and chain ids, for umount
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "imagetool/layer/apply.hpp"
+#include "imagetool/store/store.hpp"
+
+namespace berth::image::bundle {
+
+std::string layer_cache_dir(const std::string& store_dir);
+
+// Extracts the image's layers that are not cached yet, up to `jobs` at a time. Returns the
+// chain ids' hex, bottom layer first.
+Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& image,
+                                               const layer::ApplyOptions& opts, int jobs);
+
+// Mounts the overlay of `chains` (bottom first) at <bundle>/rootfs and records the bundle's
+// references. The bundle directory must exist.
+Status mount_snapshot(const std::string& store_dir, const std::vector<std::string>& chains,
+                      const std::string& bundle_dir);
+
+// Unmounts a snapshot bundle, drops its references and removes the directory.
+Status umount_snapshot(const std::string& bundle_dir);
+bool is_snapshot_bundle(const std::string& bundle_dir);
+
+// Removes cached layers no bundle references and no named image uses. Returns how many.
+Result<size_t> prune_layers(const Store& store);
+
+}  // namespace berth::image::bundle

@@ -1,0 +1,127 @@
+// Unpack: resolve the image, make the rootfs (layers applied in order, each DiffID checked; or
+// the snapshot overlay), then write config.json from the image config and the rootfs's own
+// /etc/passwd. Failure undoes everything.
+#include "imagetool/bundle/unpack.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.hpp"
+#include "imagetool/bundle/snapshot.hpp"
+
+namespace berth::image::bundle {
+namespace {
+
+class BlobStream : public layer::Stream {
+  public:
+    explicit BlobStream(BlobReader r) : r_(std::move(r)) {}
+    Result<size_t> read(void* buf, size_t len) override { return r_.read(buf, len); }
+
+  private:
+    BlobReader r_;
+};
+
+// Absent: created (true); empty directory: used as is (false); anything else refused.
+Result<bool> prepare_dir(const std::string& dir) {
+    if (mkdir(dir.c_str(), 0755) == 0) return true;
+    if (errno != EEXIST) return sys_error("create '" + dir + "'");
+    struct stat st;
+    if (lstat(dir.c_str(), &st) < 0) return sys_error("stat '" + dir + "'");
+    if (!S_ISDIR(st.st_mode)) return error("'" + dir + "' exists and is not a directory");
+    DIR* d = opendir(dir.c_str());
+    if (!d) return sys_error("open '" + dir + "'");
+    bool empty = true;
+    while (struct dirent* e = readdir(d))
+        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") empty = false;
+    closedir(d);
+    if (!empty) return error("'" + dir + "' is not empty");
+    return false;
+}
+
+void cleanup(const std::string& dir, bool created) {
+    // A snapshot that got as far as mounting is unmounted first: remove_all must never
+    // descend into a mounted lower layer.
+    if (is_snapshot_bundle(dir)) (void)umount_snapshot(dir);
+    umount2((dir + "/rootfs").c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    if (created) {
+        (void)remove_all(dir);
+        return;
+    }
+    for (const char* n : {"/rootfs", "/config.json", "/.snapshot"})
+        (void)remove_all(dir + n);
+}
+
+layer::ApplyOptions apply_options(const UnpackOptions& opts) {
+    layer::ApplyOptions o = layer::default_apply_options();
+    o.limits = opts.limits;
+    if (opts.bundle.rootless) o.chown = o.mknod = false;
+    return o;
+}
+
+Status full_unpack(Store& store, const Image& image, const std::string& dir,
+                   const UnpackOptions& opts, UnpackResult& res) {
+    std::string rootfs = dir + "/rootfs";
+    if (mkdir(rootfs.c_str(), 0755) < 0) return sys_error("create '" + rootfs + "'");
+    UniqueFd root(open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open '" + rootfs + "'");
+    const auto& layers = image.layers();
+    const auto& diffs = image.config.rootfs.diff_ids;
+    if (layers.size() != diffs.size())
+        return error("image has " + std::to_string(layers.size()) + " layers but " +
+                     std::to_string(diffs.size()) + " diff_ids");
+    layer::ApplyOptions ao = apply_options(opts);
+    for (size_t i = 0; i < layers.size(); ++i) {
+        std::string ctx = "layer " + std::to_string(i + 1) + " (" + layers[i].digest.str() + ")";
+        auto blob = TRY_CTX(store.open_blob(layers[i]), ctx);
+        auto stream =
+            TRY_CTX(layer::open_layer_stream(std::make_unique<BlobStream>(std::move(blob)),
+                                             layers[i].media_type, ao.limits.max_expanded),
+                    ctx);
+        ao.expected_diff_id = diffs[i].str();
+        auto r = TRY_CTX(layer::apply_tar(root.get(), *stream, ao), ctx);
+        for (auto& w : r.warnings)
+            res.warnings.push_back(std::move(w));
+        ++res.layers_extracted;
+    }
+    return ok();
+}
+
+Status write_config(const Image& image, const std::string& dir, const UnpackOptions& opts) {
+    UniqueFd root(open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open rootfs");
+    auto spec = TRY(make_config(image.config, root.get(), opts.bundle));
+    return write_file_atomic(dir + "/config.json", spec::to_string(spec) + "\n", 0644);
+}
+
+}  // namespace
+
+Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std::string& dir,
+                                  const UnpackOptions& opts) {
+    if (opts.snapshot && opts.bundle.rootless)
+        return error("--snapshot needs root (overlay mounts and whiteout devices)");
+    // Shared lock: gc waits until the blobs are read.
+    auto lock = TRY(store.shared());
+    Image image = TRY(store.load_image(ref, opts.platform));
+    bool created = TRY(prepare_dir(dir));
+    UnpackResult res;
+    res.layers = image.layers().size();
+    auto st = [&]() -> Status {
+        if (opts.snapshot) {
+            auto chains = TRY(ensure_layers(store, image, apply_options(opts), opts.jobs));
+            TRY(mount_snapshot(store.dir(), chains, dir));
+        } else {
+            TRY(full_unpack(store, image, dir, opts, res));
+        }
+        return write_config(image, dir, opts);
+    }();
+    if (!st) {
+        cleanup(dir, created);
+        return std::move(st).error().with_context("unpack '" + std::string(ref) + "'");
+    }
+    return res;
+}
+
+}  // namespace berth::image::bundle

@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# The container lifecycle through runc's command line: create/start/state/kill/delete, run,
+# list, ps, spec, and the error paths engines depend on.
+
+load helpers
+
+setup() {
+	requires root
+	setup_common
+	setup_bundle sleep 100
+}
+teardown() { teardown_common; }
+
+# status ID: prints the status field of `berth state`.
+status_of() {
+	"$BERTH" --root "$ROOT" state "$1" | jq -r .status
+}
+
+# wait_status ID STATUS: polls up to 5 s.
+wait_status() {
+	local i
+	for i in $(seq 50); do
+		[ "$(status_of "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	fail "container $1 never reached $2 (is $(status_of "$1"))"
+}
+
+@test "runc's usage verbatim: create, start, state, kill, delete" {
+	cd "$BUNDLE"
+	berth create x </dev/null >/dev/null 2>&1
+	run berth state x
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .status <<<"$output")" = created ]
+	[ "$(jq -r .id <<<"$output")" = x ]
+	[ "$(jq -r .bundle <<<"$output")" = "$BUNDLE" ]
+	[ "$(jq -r .rootfs <<<"$output")" = "$BUNDLE/rootfs" ]
+	[ "$(jq -r .ociVersion <<<"$output")" = 1.2.0 ]
+	pid=$(jq -r .pid <<<"$output")
+	[ -d /proc/$pid ]
+	# The created init is blocked before exec: it is still berth, not sleep.
+	[[ "$(readlink /proc/$pid/exe)" == /memfd:berth* ]]
+	berth start x
+	[ "$(status_of x)" = running ]
+	[ "$(cat /proc/$pid/comm)" = sleep ]
+	berth kill x KILL
+	wait_status x stopped
+	run berth state x
+	[ "$(jq -r .pid <<<"$output")" = 0 ]
+	berth delete x
+	[ ! -e "$ROOT/x" ]
+	[ ! -d /proc/$pid ] || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+}
+
+@test "berth spec && berth run demo (foreground, exit status is the container's)" {
+	rm "$BUNDLE/config.json"
+	cd "$BUNDLE"
+	run "$BERTH" spec
+	[ "$status" -eq 0 ]
+	[ -f config.json ]
+	run "$BERTH" spec
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"exists"* ]]
+	update_config '.process.terminal = false | .process.args = ["sh", "-c", "echo hello from $(hostname); exit 3"]'
+	run berth run demo
+	[ "$status" -eq 3 ]
+	[ "$output" = "hello from $(jq -r .hostname config.json)" ]
+	# The container is gone after a foreground run.
+	[ ! -e "$ROOT/demo" ]
+}
+
+@test "run: killed by a signal gives 128+signal" {
+	update_config '.process.args = ["sh", "-c", "kill -9 $$"]'
+	run berth run -b "$BUNDLE" sig
+	[ "$status" -eq 137 ]
+}
+
+@test "run --keep leaves a stopped container; --detach returns at once" {
+	update_config '.process.args = ["true"]'
+	run berth run --keep -b "$BUNDLE" kept
+	[ "$status" -eq 0 ]
+	[ "$(status_of kept)" = stopped ]
+	berth delete kept
+	update_config '.process.args = ["sleep", "100"]'
+	berth run -d -b "$BUNDLE" det </dev/null >/dev/null 2>&1
+	[ "$(status_of det)" = running ]
+	berth delete -f det
+	[ ! -e "$ROOT/det" ]
+}
+
+@test "run forwards signals to the container" {
+	update_config '.process.args = ["sh", "-c", "trap \"exit 42\" TERM; echo ready > /tmp/ready; while :; do sleep 0.1; done"]'
+	berth run -b "$BUNDLE" fwd </dev/null >"$TEST_DIR/out" 2>&1 &
+	local bg=$!
+	for i in $(seq 50); do [ -e "$BUNDLE/rootfs/tmp/ready" ] && break; sleep 0.1; done
+	kill -TERM $bg
+	wait $bg || rc=$?
+	[ "${rc:-0}" -eq 42 ]
+}
+
+@test "list: table, json, quiet" {
+	run berth list
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^ID\ +PID\ +STATUS\ +BUNDLE\ +CREATED\ +OWNER$ ]]
+	run berth list --format json
+	[ "$output" = null ]
+	berth create -b "$BUNDLE" one </dev/null >/dev/null 2>&1
+	berth create -b "$BUNDLE" two </dev/null >/dev/null 2>&1
+	run berth list -q
+	[ "$output" = "$(printf 'one\ntwo')" ]
+	run berth list
+	[[ "${lines[1]}" =~ ^one\ +[0-9]+\ +created\ +$BUNDLE\ +[0-9T:.-]+Z\ +root$ ]]
+	run berth list -f json
+	[ "$(jq -r '.[1].id' <<<"$output")" = two ]
+	[ "$(jq -r '.[0].status' <<<"$output")" = created ]
+	[ "$(jq -r '.[0].owner' <<<"$output")" = root ]
+}
+
+@test "ps: json pids and a ps table of the container's processes" {
+	update_config '.process.args = ["sh", "-c", "sleep 100 & sleep 101"]'
+	berth run -d -b "$BUNDLE" p </dev/null >/dev/null 2>&1
+	pid=$("$BERTH" --root "$ROOT" state p | jq .pid)
+	for i in $(seq 50); do
+		[ "$(berth ps -f json p | jq length)" -ge 3 ] && break
+		sleep 0.1
+	done
+	run berth ps --format json p
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 3 ]
+	jq -e "index($pid)" <<<"$output"
+	run berth ps p
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == UID*PID*CMD ]]
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "$output" == *"sleep 101"* ]]
+	run berth ps p -- -o pid,comm
+	[[ "${lines[0]}" == *PID*COMMAND* ]]
+}
+
+@test "kill: signal by name, SIG-name and number; --all; stopped container" {
+	berth run -d -b "$BUNDLE" k </dev/null >/dev/null 2>&1
+	run berth kill k NOPE
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"NOPE"* ]]
+	berth kill k 0
+	berth kill k SIGCONT
+	# pid 1 of a pid namespace ignores signals it has no handler for: KILL for --all.
+	berth kill --all k KILL
+	wait_status k stopped
+	run berth kill k KILL
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: container not running" ]
+}
+
+@test "error: missing bundle, bad config.json — one line, nothing under --root" {
+	run berth create -b "$TEST_DIR/nope" a
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *nope* ]]
+	echo '{"ociVersion": "1.0.2", "process": {"args": 3}}' >"$BUNDLE/config.json"
+	run berth create -b "$BUNDLE" a
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *config.json* ]]
+	echo 'not json' >"$BUNDLE/config.json"
+	run berth run -b "$BUNDLE" a
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "error: a failing process setup leaves nothing behind" {
+	update_config '.process.args = ["/no/such/binary"]'
+	run berth create -b "$BUNDLE" a
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"/no/such/binary"* ]]
+	update_config '.process.args = ["sh"] | .process.cwd = "relative"'
+	run berth create -b "$BUNDLE" a
+	[ "$status" -ne 0 ]
+	[[ "$output" == *process.cwd* ]]
+	[ -z "$(ls -A "$ROOT")" ]
+	[ ! -d /sys/fs/cgroup/pids/berth/a ]
+}
+
+@test "error: unknown id, start twice, delete running without force" {
+	run berth state nope
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: container does not exist" ]
+	run berth start nope
+	[ "$output" = "berth: container does not exist" ]
+	run berth kill nope
+	[ "$output" = "berth: container does not exist" ]
+	run berth delete nope
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: container does not exist" ]
+	berth delete -f nope
+	berth create -b "$BUNDLE" x </dev/null >/dev/null 2>&1
+	berth start x
+	run berth start x
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: cannot start an already running container" ]
+	run berth delete x
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: cannot delete container x that is not stopped: running" ]
+	berth delete --force x
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "delete without force removes a created container" {
+	berth create -b "$BUNDLE" c </dev/null >/dev/null 2>&1
+	pid=$(berth state c | jq .pid)
+	berth delete c
+	[ ! -e "$ROOT/c" ]
+	run kill -0 "$pid"
+	[ "$status" -ne 0 ]
+}
+
+@test "two concurrent creates of the same id: one wins" {
+	(berth create -b "$BUNDLE" same </dev/null >"$TEST_DIR/a" 2>&1; echo $? >"$TEST_DIR/ra") &
+	(berth create -b "$BUNDLE" same </dev/null >"$TEST_DIR/b" 2>&1; echo $? >"$TEST_DIR/rb") &
+	wait
+	[ $(($(cat "$TEST_DIR/ra") + $(cat "$TEST_DIR/rb"))) -eq 1 ]
+	cat "$TEST_DIR/a" "$TEST_DIR/b" | grep -q "container with id exists: same"
+	[ "$(status_of same)" = created ]
+	[ "$(berth list -q)" = same ]
+}
+
+@test "state after the init exits is stopped, and a lost state dir means no container" {
+	update_config '.process.args = ["true"]'
+	berth create -b "$BUNDLE" s </dev/null >/dev/null 2>&1
+	berth start s
+	wait_status s stopped
+	rm -rf "$ROOT/s"
+	run berth state s
+	[ "$output" = "berth: container does not exist" ]
+}
+
+@test "--pid-file holds the init pid" {
+	berth create -b "$BUNDLE" --pid-file "$TEST_DIR/pid" pf </dev/null >/dev/null 2>&1
+	[ "$(cat "$TEST_DIR/pid")" = "$(berth state pf | jq .pid)" ]
+}
+
+@test "invalid ids are refused" {
+	run berth create -b "$BUNDLE" ../evil
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"invalid container id"* ]]
+	[ ! -e "$ROOT/../evil" ]
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Namespaces: new ones (pid, mount, uts, ipc, network, user, cgroup, time), joined ones by
+# path, user namespace mappings, hostname and domainname — seen from inside and outside.
+
+load helpers
+
+setup() {
+	requires root
+	setup_common
+	setup_bundle
+}
+teardown() { teardown_common; }
+
+inside() {
+	update_config ".process.args = [\"sh\", \"-c\", $(jq -R . <<<"$1")]"
+	run berth run -b "$BUNDLE" "n$RANDOM"
+}
+
+ns_of() { readlink "/proc/$1/ns/$2"; }
+
+@test "the default spec's namespaces are new; the absent ones are the host's" {
+	update_config '.process.args = ["sleep", "100"]'
+	berth run -d -b "$BUNDLE" d </dev/null >/dev/null 2>&1
+	pid=$(berth state d | jq .pid)
+	for ns in pid net ipc uts mnt; do
+		[ "$(ns_of "$pid" $ns)" != "$(ns_of $$ $ns)" ]
+	done
+	for ns in user cgroup time; do
+		[ "$(ns_of "$pid" $ns)" = "$(ns_of $$ $ns)" ]
+	done
+	inside 'echo $$'
+	[ "$output" = 1 ]
+}
+
+@test "hostname and domainname" {
+	update_config '.hostname = "box" | .domainname = "example.org"'
+	inside 'hostname; cat /proc/sys/kernel/domainname'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = box ]
+	[ "${lines[1]}" = example.org ]
+	[ "$(hostname)" != box ]
+}
+
+@test "hostname without a uts namespace is an error" {
+	update_config '.linux.namespaces |= map(select(.type != "uts"))'
+	inside true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *hostname*uts* ]]
+}
+
+@test "user namespace with uid/gid mappings" {
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 200000, "size": 65536}]'
+	chown -R 100000:200000 "$BUNDLE/rootfs"
+	inside 'cat /proc/self/uid_map /proc/self/gid_map; id -u; readlink /proc/self/ns/user'
+	[ "$status" -eq 0 ]
+	[ "$(echo ${lines[0]})" = "0 100000 65536" ]
+	[ "$(echo ${lines[1]})" = "0 200000 65536" ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" != "$(readlink /proc/self/ns/user)" ]
+}
+
+@test "user namespace: the init's host uid is the mapped one" {
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.args = ["sleep", "100"]'
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	berth run -d -b "$BUNDLE" u </dev/null >/dev/null 2>&1
+	pid=$(berth state u | jq .pid)
+	[ "$(stat -c %u /proc/$pid)" = 100000 ]
+}
+
+@test "a user namespace without mappings is an error naming the field" {
+	update_config '.linux.namespaces += [{"type": "user"}]'
+	inside true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *uidMappings* ]]
+}
+
+@test "cgroup namespace" {
+	update_config '.linux.namespaces += [{"type": "cgroup"}]'
+	inside 'readlink /proc/self/ns/cgroup; grep -c . /proc/self/cgroup'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/cgroup)" ]
+}
+
+@test "time namespace with timeOffsets" {
+	update_config '.linux.namespaces += [{"type": "time"}]
+		| .linux.timeOffsets = {"monotonic": {"secs": 86400, "nanosecs": 0}, "boottime": {"secs": 172800, "nanosecs": 0}}'
+	inside 'cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^monotonic\ +86400\ +0$ ]]
+	[[ "${lines[1]}" =~ ^boottime\ +172800\ +0$ ]]
+	host_up=$(cut -d. -f1 /proc/uptime)
+	[ "${lines[2]}" -ge $((host_up + 172800 - 5)) ]
+}
+
+@test "timeOffsets without a time namespace is an error" {
+	update_config '.linux.timeOffsets = {"monotonic": {"secs": 1, "nanosecs": 0}}'
+	inside true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *timeOffsets* ]]
+}
+
+@test "join namespaces by path: net, ipc, uts, pid of another container" {
+	update_config '.process.args = ["sleep", "100"] | .hostname = "first"'
+	berth run -d -b "$BUNDLE" first </dev/null >/dev/null 2>&1
+	pid=$(berth state first | jq .pid)
+	update_config "del(.hostname) | .linux.namespaces = [
+		{\"type\": \"mount\"},
+		{\"type\": \"network\", \"path\": \"/proc/$pid/ns/net\"},
+		{\"type\": \"ipc\", \"path\": \"/proc/$pid/ns/ipc\"},
+		{\"type\": \"uts\", \"path\": \"/proc/$pid/ns/uts\"},
+		{\"type\": \"pid\", \"path\": \"/proc/$pid/ns/pid\"}]"
+	inside 'hostname; readlink /proc/self/ns/net /proc/self/ns/ipc; ps -o pid,comm | grep -c sleep'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = first ]
+	[ "${lines[1]}" = "$(ns_of "$pid" net)" ]
+	[ "${lines[2]}" = "$(ns_of "$pid" ipc)" ]
+	[ "${lines[3]}" = 1 ]
+}
+
+@test "join a user namespace by path (user first, then the others)" {
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.args = ["sleep", "100"]'
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	berth run -d -b "$BUNDLE" owner </dev/null >/dev/null 2>&1
+	pid=$(berth state owner | jq .pid)
+	update_config "del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces = [
+		{\"type\": \"user\", \"path\": \"/proc/$pid/ns/user\"},
+		{\"type\": \"network\", \"path\": \"/proc/$pid/ns/net\"},
+		{\"type\": \"mount\"}, {\"type\": \"pid\"}]"
+	inside 'readlink /proc/self/ns/user /proc/self/ns/net; cat /proc/self/uid_map'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(ns_of "$pid" user)" ]
+	[ "${lines[1]}" = "$(ns_of "$pid" net)" ]
+	[ "$(echo ${lines[2]})" = "0 100000 65536" ]
+}
+
+@test "a bad namespace path or type is a one-line error, nothing left" {
+	update_config '.linux.namespaces += [{"type": "ipc", "path": "/no/such/ns"}]'
+	inside true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"/no/such/ns"* ]]
+	update_config '.linux.namespaces = [{"type": "mount"}, {"type": "network", "path": "/proc/self/ns/ipc"}]'
+	inside true
+	[ "$status" -ne 0 ]
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "network namespace is empty but for lo" {
+	inside 'ls /sys/class/net 2>/dev/null || cat /proc/net/dev | tail -n +3 | cut -d: -f1'
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = lo ]
+}
