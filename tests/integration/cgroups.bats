@@ -195,12 +195,12 @@ berth_container() {
 	setup_bundle sh -c 'while :; do sleep 1; done'
 	update_config ".linux.cgroupsPath = \"$CG\" | .linux.resources.memory = {\"limit\": 67108864} | .linux.resources.pids = {\"limit\": 40}"
 	berth run -d --bundle "$BUNDLE" "$1" >/dev/null </dev/null
-	jq -e '.cgroup_paths | length > 0' "$ROOT/$1/state.json" >/dev/null || skip "berth create does not place containers in a cgroup yet"
+	jq -e '.cgroup.v1 // .cgroup.v2' "$ROOT/$1/state.json" >/dev/null || skip "berth create does not place containers in a cgroup yet"
 }
 
 @test "cgroups: berth update, pause, resume and events --stats act on the container's cgroup" {
 	berth_container ctr
-	mem=$(jq -r '.cgroup_paths.memory // .cgroup_paths[""]' "$ROOT/ctr/state.json")
+	mem=$(jq -r '.cgroup.v1.memory // .cgroup.v2' "$ROOT/ctr/state.json")
 	berth update --memory 128M --pids-limit 50 --cpu-share 256 ctr
 	if [ -f "$mem/memory.limit_in_bytes" ]; then
 		[ "$(cat "$mem/memory.limit_in_bytes")" = 134217728 ]
@@ -208,7 +208,7 @@ berth_container() {
 		[ "$(cat "$mem/memory.max")" = 134217728 ]
 	fi
 	echo '{"pids":{"limit":60}}' | berth update --resources - ctr
-	pids=$(jq -r '.cgroup_paths.pids // .cgroup_paths[""]' "$ROOT/ctr/state.json")
+	pids=$(jq -r '.cgroup.v1.pids // .cgroup.v2' "$ROOT/ctr/state.json")
 	[ "$(cat "$pids/pids.max")" = 60 ]
 	run berth update --memory 12Q ctr
 	[ "$status" -ne 0 ]
