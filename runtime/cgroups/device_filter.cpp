@@ -74,6 +74,8 @@ std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>
         }
         p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, r.allow ? 1 : 0));
         p.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+        // A rule matching everything ends the program: the verifier rejects unreachable code.
+        if (n == 0) return p;
     }
     // No rule matched: a new v1 device cgroup allows everything, and so does this.
     p.push_back(insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1));
@@ -126,7 +128,8 @@ Status v2::devices(const std::string& dir, const std::vector<spec::DeviceCgroup>
     if (!pfd) {
         int e = errno;
         log.resize(std::strlen(log.c_str()));
-        std::string last = log.substr(log.rfind('\n', log.size() > 1 ? log.size() - 2 : 0) + 1);
+        std::string last = log.substr(0, log.find("\nprocessed"));
+        if (auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
         while (!last.empty() && last.back() == '\n')
             last.pop_back();
         return Error::sys(e, "load the device filter eBPF program" +

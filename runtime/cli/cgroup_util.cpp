@@ -7,7 +7,7 @@ Result<ContainerCgroup> open_container_cgroup(const std::string& root, const std
                                               bool lock) {
     auto dir = TRY(runtime::ContainerDir::open(root, id, lock));
     auto st = TRY(dir.load());
-    if (st.cgroup.is_null())
+    if (st.cgroup.is_null() || st.cgroup.empty())
         return error("container '" + id + "' has no cgroup recorded in its state");
     auto cg = TRY_CTX(cgroups::Manager::from_state(st.cgroup), "container '" + id + "'");
     bool alive = runtime::init_alive(st);

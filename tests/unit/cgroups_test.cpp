@@ -426,8 +426,9 @@ TEST(Devices, FilterProgramShape) {
     rules[1].minor = 3;
     rules[1].access = "rw";
     auto p = device_filter_program(rules);
-    // prologue 6 + block(type, mov, and, jne, major, minor, r0, exit = 8) + block(2) + 2
-    ASSERT_EQ(p.size(), 18u);
+    // prologue 6 + block(type, mov, and, jne, major, minor, r0, exit = 8) + deny-all block(2);
+    // no default tail after a rule that matches everything (it would be unreachable).
+    ASSERT_EQ(p.size(), 16u);
     EXPECT_EQ(p[6].code, BPF_JMP | BPF_JNE | BPF_K);
     EXPECT_EQ(p[6].imm, BPF_DEVCG_DEV_CHAR);
     EXPECT_EQ(p[6].off, 7);  // to the deny-all block at index 14
