@@ -2,9 +2,9 @@
 #include <cstdio>
 
 #include "base/args.hpp"
+#include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/cli/commands.hpp"
 #include "imagetool/cli/progress.hpp"
-#include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/store/store.hpp"
 
 namespace berth::image::cli {
