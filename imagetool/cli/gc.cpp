@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "base/args.hpp"
+#include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/cli/commands.hpp"
 #include "imagetool/cli/progress.hpp"
 #include "imagetool/store/store.hpp"
@@ -33,8 +34,15 @@ int cmd_gc(const GlobalOptions& g, const std::vector<std::string>& argv) {
         report_error("gc '" + g.store + "': " + r.error().str());
         return 1;
     }
-    std::printf("removed %zu blobs (%s), %zu temporary files\n", r->blobs_removed,
-                human_size(int64_t(r->bytes_removed)).c_str(), r->temp_removed);
+    // Snapshot layers go only when no bundle mounts them and no named image uses them.
+    auto layers = bundle::prune_layers(*store);
+    if (!layers) {
+        report_error("gc '" + g.store + "': snapshot layers: " + layers.error().str());
+        return 1;
+    }
+    std::printf("removed %zu blobs (%s), %zu temporary files, %zu snapshot layers\n",
+                r->blobs_removed, human_size(int64_t(r->bytes_removed)).c_str(), r->temp_removed,
+                *layers);
     return 0;
 }
 

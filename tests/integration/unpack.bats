@@ -185,8 +185,19 @@ umoci_tree_image() {
 	[ "$status" -eq 0 ] || fail "$output"
 	[ ! -e "$TEST_DIR/snap1" ]
 	[ "$(find "$STORE"/.berth/layers/*/refs -type f | wc -l)" -eq 4 ]
+	# rm + gc while snap2 still mounts the layers: they stay.
+	run bimg rm localhost/tree:1
+	[ "$status" -eq 0 ] || fail "$output"
+	run bimg gc
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(ls "$STORE/.berth/layers" | wc -l)" -eq 4 ]
+	diff <(tree "$TEST_DIR/full/rootfs") <(tree "$TEST_DIR/snap2/rootfs")
 	run bimg umount "$TEST_DIR/snap2"
 	[ "$status" -eq 0 ] || fail "$output"
+	run bimg gc
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" == *"4 snapshot layers"* ]] || fail "$output"
+	[ "$(ls "$STORE/.berth/layers" | wc -l)" -eq 0 ]
 	run bimg umount "$TEST_DIR/full"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is not a snapshot bundle"* ]] || fail "$output"
