@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -102,12 +103,16 @@ inline Error error(std::string text) {
 }  // namespace berth
 
 // TRY(expr): evaluates a Result; on failure returns its error from the enclosing function,
-// otherwise yields the value (GNU statement expression; fine for gcc and clang).
+// otherwise yields the value (GNU statement expression; fine for gcc and clang). The Result
+// is held by value: `TRY(f().context(...))` yields a reference into a temporary that dies at
+// the end of the declaration, so binding a reference to it would dangle. The Result
+// is held by value: `TRY(f().context(...))` yields a reference into a temporary that dies at
+// the end of the declaration, so binding a reference to it would dangle.
 #define BERTH_CONCAT2(a, b) a##b
 #define BERTH_CONCAT(a, b) BERTH_CONCAT2(a, b)
 #define TRY(expr)                                                     \
     ({                                                                \
-        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                   \
+        auto BERTH_CONCAT(_r, __LINE__) = ::berth::detail::own(expr); \
         if (!BERTH_CONCAT(_r, __LINE__).ok())                         \
             return std::move(BERTH_CONCAT(_r, __LINE__)).error();     \
         ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__))); \
@@ -115,13 +120,19 @@ inline Error error(std::string text) {
 // TRY_CTX(expr, context): as TRY, adding an outer context to the error.
 #define TRY_CTX(expr, ctx)                                                          \
     ({                                                                              \
-        auto&& BERTH_CONCAT(_r, __LINE__) = (expr);                                 \
+        auto BERTH_CONCAT(_r, __LINE__) = ::berth::detail::own(expr);               \
         if (!BERTH_CONCAT(_r, __LINE__).ok())                                       \
             return std::move(BERTH_CONCAT(_r, __LINE__)).error().with_context(ctx); \
         ::berth::detail::take(std::move(BERTH_CONCAT(_r, __LINE__)));               \
     })
 
 namespace berth::detail {
+// Takes the Result out of whatever expr yielded (a prvalue, or a reference into a temporary
+// still alive in this full-expression) so TRY owns it past the declaration.
+template <typename R>
+std::remove_cvref_t<R> own(R&& r) {
+    return std::move(r);
+}
 template <typename T>
 T take(Result<T>&& r) {
     return std::move(r).value();

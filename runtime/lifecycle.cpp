@@ -203,7 +203,7 @@ Result<Created> create_container(const CreateOptions& o) {
         return error("cannot allocate tty if berth will detach without setting console socket");
     if (!o.console_socket.empty() && (!proc || !proc->terminal))
         return error("cannot use console socket if berth will not detach or allocate tty");
-    ProcessPlan plan = TRY(plan_process(spec, bundle, o.id));
+    ProcessPlan plan = TRY(plan_process(spec, bundle, o.id, o.root));
     plan.no_pivot = o.no_pivot;
     plan.no_new_keyring = o.no_new_keyring;
     plan.extra_fds = o.preserve_fds;

@@ -32,7 +32,7 @@ using namespace linux_;
 #endif
 
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
-                                 const std::string& id) {
+                                 const std::string& id, const std::string& state_root) {
     if (!spec.process) return error("config.json: process: required to run a container");
     const auto& p = *spec.process;
     if (p.args.empty()) return error("config.json: process.args: must not be empty");
@@ -56,7 +56,10 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
     plan.attrs = TRY(plan_process_attrs(p, pers, "process"));
     plan.env = p.env;
     if (spec.linux_ && spec.linux_->seccomp)
-        plan.seccomp = TRY(seccomp::compile(*spec.linux_->seccomp));
+        plan.seccomp =
+            TRY(state_root.empty() ? seccomp::compile(*spec.linux_->seccomp)
+                                   : seccomp::compile_cached(*spec.linux_->seccomp,
+                                                             seccomp::cache_dir(state_root)));
     return plan;
 }
 

@@ -44,8 +44,10 @@ struct ProcessPlan {
 };
 
 // Checks the spec's process and namespaces and resolves everything the child will need.
+// With a state root, the compiled seccomp program is cached under it (a Docker-sized profile
+// costs tens of milliseconds to compile; a cache hit a fraction of one).
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
-                                 const std::string& id);
+                                 const std::string& id, const std::string& state_root = "");
 
 struct SpawnCallbacks {
     // Parent, before stage1 may go on: put it in the container's cgroup (everything it and

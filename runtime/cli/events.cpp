@@ -27,7 +27,8 @@ Result<int64_t> parse_duration_ms(const std::string& s) {
         if (j == i) return error("invalid duration '" + s + "'");
         double v = std::stod(s.substr(i, j - i));
         size_t k = j;
-        while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) ++k;
+        while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k])))
+            ++k;
         std::string unit = s.substr(j, k - j);
         double ms;
         if (unit == "ns")
@@ -53,7 +54,8 @@ Result<int64_t> parse_duration_ms(const std::string& s) {
 
 void emit(const char* type, const std::string& id, const nlohmann::json* data) {
     // runc's field order: type, id, data (data left out when empty, as omitempty does).
-    std::string line = std::string("{\"type\":\"") + type + "\",\"id\":" + nlohmann::json(id).dump();
+    std::string line =
+        std::string("{\"type\":\"") + type + "\",\"id\":" + nlohmann::json(id).dump();
     if (data) line += ",\"data\":" + data->dump();
     line += "}\n";
     std::fwrite(line.data(), 1, line.size(), stdout);

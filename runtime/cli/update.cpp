@@ -19,14 +19,16 @@ namespace {
 Result<int64_t> parse_size(const std::string& flag, const std::string& s) {
     if (s == "-1") return int64_t{-1};
     size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+        ++i;
     std::string num = s.substr(0, i), unit = s.substr(i);
     if (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
     char* end = nullptr;
     double v = std::strtod(num.c_str(), &end);
     if (num.empty() || *end != '\0') return error("invalid value '" + s + "' for --" + flag);
     std::string u;
-    for (char c : unit) u.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : unit)
+        u.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (u.size() > 1 && u.back() == 'b') u.pop_back();
     if (u.size() > 1 && u.back() == 'i') u.pop_back();
     static const char* kUnits = "kmgtp";
@@ -122,13 +124,13 @@ int cmd_update(const GlobalOptions& g, const std::vector<std::string>& argv) {
         .option("l3-cache-schema", "value", "the string of Intel RDT/CAT L3 cache schema")
         .option("mem-bw-schema", "value", "the string of Intel RDT/MBA memory bandwidth schema");
     int status;
-    if (!parse_or_help(a, argv, "update [command options] <container-id>", &status))
-        return status;
+    if (!parse_or_help(a, argv, "update [command options] <container-id>", &status)) return status;
     auto id = exactly_one_id(a, "update");
     if (!id) return fail(id.error());
     if (a.has("l3-cache-schema") || a.has("mem-bw-schema"))
-        return fail(error("Intel RDT is not supported by berth (--l3-cache-schema, "
-                          "--mem-bw-schema)"));
+        return fail(
+            error("Intel RDT is not supported by berth (--l3-cache-schema, "
+                  "--mem-bw-schema)"));
     Result<spec::Resources> res = spec::Resources{};
     if (a.has("resources")) {
         std::string file = a.get("resources");
@@ -147,7 +149,8 @@ int cmd_update(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!c->alive) return fail(error("container not running"));
     if (auto st = c->cg.apply(*res); !st)
         return fail(st.error().with_context("update container '" + *id + "'"));
-    for (const auto& w : c->cg.warnings()) log::warn(w);
+    for (const auto& w : c->cg.warnings())
+        log::warn(w);
     return 0;
 }
 

@@ -29,6 +29,8 @@ fail() {
 # setup_common: a private state root and work directory for this test.
 setup_common() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/berth-test.XXXXXX")
+	# mktemp makes 0700; a user-namespaced container's root must be able to reach its rootfs.
+	chmod 755 "$TEST_DIR"
 	ROOT="$TEST_DIR/state"
 	mkdir -p "$ROOT"
 }

@@ -180,8 +180,12 @@ host_untouched() {
 	for i in $(seq 1 40); do
 		# Inside, both mounts must be where the (in-root) path put them: under /mnt/race,
 		# under $VICTIM inside the root, or at the root's top level (link to /).
-		if out=$(probe sh -c 'grep -c berth-race /proc/self/mountinfo' 2>&1); then
-			[ "$out" = 2 ] || fail "run $i: container sees $out race mounts"
+		# The loop's rm -rf on the host may remove a mountpoint after the mount was made; the
+		# kernel then detaches that mount in the container (rmdir of a mountpoint in another
+		# namespace), so fewer than two is benign. What matters is where they were made:
+		# host_untouched below.
+		if out=$(probe sh -c 'grep -c berth-race /proc/self/mountinfo; true' 2>&1); then
+			[[ "$out" =~ ^[0-2]$ ]] || fail "run $i: container sees '$out' race mounts"
 			ok=$((ok + 1))
 		else
 			[[ "$out" == *rootfs_probe:* || "$out" == *berth:* ]] || fail "run $i: unclean failure: $out"
