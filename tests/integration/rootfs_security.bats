@@ -5,6 +5,7 @@
 # no mount is left in the host's mount table.
 
 load helpers
+load rootfs_driver
 
 PROBE=${ROOTFS_PROBE:-$BERTH_BUILD/tests/rootfs_probe}
 
@@ -41,27 +42,6 @@ teardown() {
 	if [ -n "${TEST_DIR:-}" ] && grep -q "$TEST_DIR" /proc/self/mountinfo; then stray=1; fi
 	teardown_common
 	[ "$stray" -eq 0 ] || fail "stray mount under the test directory"
-}
-
-# Driver: the real `berth run` by default; ROOTFS_DRIVER=probe runs the rootfs code alone
-# through tests/helpers/rootfs_probe (fresh namespaces, no cgroups, no process setup).
-DRIVER=${ROOTFS_DRIVER:-berth}
-
-# probe [--no-pivot] CMD...: runs CMD in the bundle's container, output and status as-is.
-probe() {
-	local flags=()
-	while [ "${1:-}" = --no-pivot ]; do
-		flags+=(--no-pivot)
-		shift
-	done
-	if [ "$DRIVER" = probe ]; then
-		"$PROBE" "${flags[@]}" "$BUNDLE" -- "$@"
-	else
-		local args
-		args=$(printf '%s\n' "$@" | jq -R . | jq -s .)
-		update_config ".process.args = $args"
-		"$BERTH" --root "$ROOT" run "${flags[@]}" -b "$BUNDLE" "ct$$-$RANDOM" </dev/null
-	fi
 }
 
 add_mount() {
