@@ -185,3 +185,38 @@ task_pid() { cr task ls | awk -v id="$1" '$1 == id { print $2 }'; }
 	[[ "$output" == *"/no/such/binary"* ]]
 	[[ "$output" == *"No such file or directory"* ]]
 }
+
+@test "CRI: containerd's CRI plugin loads the README's berth runtime handler" {
+	local d="$TEST_DIR/cri"
+	mkdir -p "$d/net.d"
+	# The README's configuration, with this test's paths.
+	cat >"$d/config.toml" <<-EOF
+		version = 2
+		root = "$d/root"
+		state = "$d/state"
+		[grpc]
+		  address = "$d/containerd.sock"
+		[ttrpc]
+		  address = "$d/containerd.sock.ttrpc"
+		[plugins."io.containerd.grpc.v1.cri".cni]
+		  conf_dir = "$d/net.d"
+		[plugins."io.containerd.grpc.v1.cri".containerd]
+		  default_runtime_name = "runc"
+		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+		  runtime_type = "io.containerd.runc.v2"
+		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth]
+		  runtime_type = "io.containerd.runc.v2"
+		[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.berth.options]
+		  BinaryName = "$BERTH"
+		  SystemdCgroup = false
+	EOF
+	containerd --config "$d/config.toml" >"$d/log" 2>&1 &
+	local pid=$!
+	wait_for ctr -a "$d/containerd.sock" version
+	run ctr -a "$d/containerd.sock" plugins ls
+	kill "$pid"
+	wait "$pid" || true
+	findmnt -rn -o TARGET | grep "^$d/" | sort -r | while read -r m; do umount -l "$m" || true; done
+	[[ "$output" =~ io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok ]]
+	grep -q "berth:{Type:io.containerd.runc.v2 .*BinaryName:$BERTH" "$d/log"
+}
