@@ -24,6 +24,7 @@
 
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "base/unix_socket.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
@@ -47,13 +48,8 @@ Result<std::string> absolute_dir(const std::string& path) {
 Result<UniqueFd> listen_start_socket(const std::string& path) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!fd) return sys_error("socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return error("state directory path too long for a socket: '" + path + "'");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return sys_error("bind '" + path + "'");
+    auto addr = TRY(unix_address(path));
+    if (::bind(fd.get(), addr.get(), addr.len) < 0) return sys_error("bind '" + path + "'");
     ::chmod(path.c_str(), 0600);
     if (::listen(fd.get(), 1) < 0) return sys_error("listen '" + path + "'");
     return fd;
@@ -344,12 +340,9 @@ Status start_container(const std::string& root, const std::string& id) {
     }
     UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
     if (!fd) return sys_error("socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
     std::string path = dir.file("start.sock");
-    std::memcpy(addr.sun_path, path.c_str(), std::min(path.size(), sizeof addr.sun_path - 1));
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-        return error("container not running");
+    auto addr = TRY(unix_address(path));
+    if (::connect(fd.get(), addr.get(), addr.len) < 0) return error("container not running");
     char go = 's';
     if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1) return error("container not running");
     // The init closes the connection by exec (CLOEXEC); anything it writes is its failure.

@@ -10,6 +10,8 @@
 
 #include <cstring>
 
+#include "base/unix_socket.hpp"
+
 namespace berth::runtime::linux_ {
 
 Status set_window_size(int fd, unsigned rows, unsigned cols) {
@@ -45,12 +47,9 @@ Status attach_terminal(int slave) {
 Result<UniqueFd> connect_console_socket(const std::string& path) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return sys_error("socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return error("console socket path too long: '" + path + "'");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    auto addr = unix_address(path);
+    if (!addr) return std::move(addr).error().with_context("console socket");
+    if (::connect(fd.get(), addr->get(), addr->len) < 0)
         return sys_error("connect to console socket '" + path + "'");
     return fd;
 }
