@@ -281,9 +281,21 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     }
     // CLONE_PARENT: init is the child of the berth parent (which can wait for it in `run`),
     // and, with a new pid namespace or a joined one, it is the first process in it.
+    // stage1 and init write to the same socket, and the parent must read kInitPid before
+    // anything init says: init waits for EOF on this pipe, which stage1's exit gives it.
+    // (Without the gate a fast init's kRuntimeHooks overtook kInitPid now and then.)
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) < 0) child_fail(sync_fd, sys_error("pipe"));
     long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid < 0) child_fail(sync_fd, sys_error("clone init"));
-    if (pid == 0) init_main(plan, sync_fd);
+    if (pid == 0) {
+        ::close(gate[1]);
+        char c;
+        while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        ::close(gate[0]);
+        init_main(plan, sync_fd);
+    }
     (void)sync_send(sync_fd, SyncType::kInitPid, pid);
     ::_exit(0);
 }

@@ -2,8 +2,9 @@
 //
 // Two children talk to the parent over the same socket: stage1 (cloned by the parent, joins
 // and creates the namespaces) and init (cloned by stage1 with CLONE_PARENT, so that it is the
-// parent's child and, in a new pid namespace, the container's pid 1). Messages are ordered
-// because both children write to one socket and stage1 is finished before init starts.
+// parent's child and, in a new pid namespace, the container's pid 1). Both children write to
+// one socket; messages stay in the order below because init waits for stage1's exit (EOF on
+// a pipe only stage1 holds open) before it sends anything.
 //
 //   from     to      message           payload            meaning / what the receiver does
 //   -------  ------  ----------------  -----------------  ----------------------------------------
