@@ -41,6 +41,7 @@ namespace berth::runtime::linux_ {
 struct RootfsPlan {
     std::string rootfs;             // absolute, symlinks on the host resolved
     bool readonly = false;          // root.readonly
+    std::string cwd;                // process.cwd, made before "/" can turn read-only
     unsigned long propagation = 0;  // rootfsPropagation; 0 when not given
     std::vector<PlannedMount> mounts;
     std::vector<DeviceNode> devices;
@@ -146,6 +147,7 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
         return error("root.path: '" + spec.root->path + "' is not a directory");
     plan->rootfs = real;
     plan->readonly = spec.root->readonly;
+    if (spec.process && !spec.process->cwd.empty()) plan->cwd = spec.process->cwd;
 
     if (spec.linux_ && !spec.linux_->rootfs_propagation.empty())
         plan->propagation = TRY(parse_propagation(spec.linux_->rootfs_propagation));
@@ -242,6 +244,11 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
         if (!devnull) return std::move(devnull).error().with_context("maskedPaths: /dev/null");
         TRY(apply_masked_paths(plan.masked_paths, root.get(), devnull->get()));
     }
+
+    // As runc: a missing cwd is made now, inside the root, while "/" is still writable (a
+    // read-only root would refuse it after the pivot). Failure is left for the chdir to
+    // report, with the path, after the pivot.
+    if (!plan.cwd.empty()) (void)mkdir_all_in_root(root.get(), plan.cwd);
 
     if (ctx.before_pivot) {
         if (fchdir(root.get()) < 0) return sys_error("chdir rootfs");
