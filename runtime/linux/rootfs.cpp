@@ -124,7 +124,61 @@ Status do_pivot_root(int root_fd) {
     return ok();
 }
 
-Status do_move_root(int root_fd) {
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape_mountinfo(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
+            out +=
+                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// With --no-pivot the host's mounts stay in the namespace under the moved rootfs, where a
+// chroot escape would reach them. As runc's msMoveRoot does, every full proc and sysfs mount
+// outside the rootfs is detached (propagation made slave first so the host keeps its own),
+// or covered with an empty tmpfs where detaching is refused.
+Status hide_host_proc_sys(const std::string& rootfs) {
+    auto info = read_file("/proc/self/mountinfo");
+    if (!info) return std::move(info).error().with_context("--no-pivot");
+    std::vector<std::string> targets;
+    std::istringstream in(*info);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string id, parent, dev, root, mp, tok;
+        f >> id >> parent >> dev >> root >> mp;
+        while (f >> tok && tok != "-") {
+        }
+        std::string fstype;
+        f >> fstype;
+        if (root != "/" || (fstype != "proc" && fstype != "sysfs")) continue;
+        mp = unescape_mountinfo(mp);
+        if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) continue;
+        targets.push_back(mp);
+    }
+    // Deepest first, so a parent's detach does not hide a child still to be handled.
+    for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
+        const char* p = it->c_str();
+        if (mount(nullptr, p, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+            if (errno == ENOENT || errno == EINVAL) continue;  // already gone with a parent
+            return sys_error("--no-pivot: make '" + *it + "' rslave");
+        }
+        if (umount2(p, MNT_DETACH) == 0) continue;
+        if (errno != EINVAL && errno != EPERM) return sys_error("--no-pivot: detach '" + *it + "'");
+        if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+            return sys_error("--no-pivot: cover '" + *it + "'");
+    }
+    return ok();
+}
+
+Status do_move_root(int root_fd, const std::string& rootfs) {
+    TRY(hide_host_proc_sys(rootfs));
     if (fchdir(root_fd) < 0) return sys_error("chdir new root");
     if (move_mount(root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return sys_error("move rootfs onto /");
@@ -257,7 +311,7 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
 
     // 6. Pivot, then what applies to the new "/" itself.
     if (ctx.no_pivot)
-        TRY(do_move_root(root.get()));
+        TRY(do_move_root(root.get(), plan.rootfs));
     else
         TRY(do_pivot_root(root.get()));
     UniqueFd newroot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
