@@ -28,6 +28,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "base/unique_fd.hpp"
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/masked.hpp"
@@ -56,22 +57,6 @@ void RootfsPlanDeleter::operator()(RootfsPlan* p) const {
 }
 
 namespace {
-
-std::string clean(const std::string& p) {
-    std::vector<std::string> out;
-    for (auto& c : path_components(p)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string s;
-    for (auto& c : out)
-        s += "/" + c;
-    return s.empty() ? "/" : s;
-}
 
 Status check_paths(const std::vector<std::string>& paths, const char* field) {
     for (size_t i = 0; i < paths.size(); ++i)
@@ -124,43 +109,18 @@ Status do_pivot_root(int root_fd) {
     return ok();
 }
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape_mountinfo(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-            out +=
-                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 // With --no-pivot the host's mounts stay in the namespace under the moved rootfs, where a
 // chroot escape would reach them. As runc's msMoveRoot does, every full proc and sysfs mount
 // outside the rootfs is detached (propagation made slave first so the host keeps its own),
 // or covered with an empty tmpfs where detaching is refused.
 Status hide_host_proc_sys(const std::string& rootfs) {
-    auto info = read_file("/proc/self/mountinfo");
-    if (!info) return std::move(info).error().with_context("--no-pivot");
+    auto table = read_mountinfo();
+    if (!table) return std::move(table).error().with_context("--no-pivot");
     std::vector<std::string> targets;
-    std::istringstream in(*info);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string id, parent, dev, root, mp, tok;
-        f >> id >> parent >> dev >> root >> mp;
-        while (f >> tok && tok != "-") {
-        }
-        std::string fstype;
-        f >> fstype;
-        if (root != "/" || (fstype != "proc" && fstype != "sysfs")) continue;
-        mp = unescape_mountinfo(mp);
-        if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) continue;
-        targets.push_back(mp);
+    for (const auto& m : *table) {
+        if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs")) continue;
+        if (m.mount_point == rootfs || m.mount_point.rfind(rootfs + "/", 0) == 0) continue;
+        targets.push_back(m.mount_point);
     }
     // Deepest first, so a parent's detach does not hide a child still to be handled.
     for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
@@ -208,7 +168,8 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
 
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         auto pm = TRY(plan_mount(spec.mounts[i], i, bundle_dir));
-        if (pm.kind == MountKind::Bind && clean(pm.destination) == "/dev") plan->setup_dev = false;
+        if (pm.kind == MountKind::Bind && clean_path(pm.destination) == "/dev")
+            plan->setup_dev = false;
         if (pm.opts.idmap) {
             const auto& m = spec.mounts[i];
             std::vector<spec::IDMapping> uids = m.uid_mappings, gids = m.gid_mappings;
@@ -263,7 +224,7 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
     bool dev_readonly = false;
     for (const auto& pm : plan.mounts) {
         MountEnv e = env;
-        if (plan.setup_dev && pm.kind != MountKind::Bind && clean(pm.destination) == "/dev" &&
+        if (plan.setup_dev && pm.kind != MountKind::Bind && clean_path(pm.destination) == "/dev" &&
             (pm.opts.flags & MS_RDONLY)) {
             e.defer_readonly = true;
             dev_readonly = true;
