@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -27,6 +26,7 @@
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/linux/user.hpp"
 #include "runtime/process.hpp"
 #include "runtime/sync.hpp"
 #include "spec/runtime_config.hpp"
@@ -148,7 +148,7 @@ Status wait_gone(const ContainerState& st, int timeout_ms) {
 std::string owner_of(const std::string& path) {
     struct stat sb;
     if (::stat(path.c_str(), &sb) < 0) return "";
-    if (auto* pw = ::getpwuid(sb.st_uid)) return pw->pw_name;
+    if (auto pw = linux_::passwd_entry(sb.st_uid)) return (*pw)[0];
     return std::to_string(sb.st_uid);
 }
 
