@@ -24,6 +24,13 @@ teardown() {
 		runc --root "$RUNC_ROOT" delete -f ref >/dev/null 2>&1 || true
 	fi
 	teardown_common
+	# The parent cgroups a failed test made or left ($P): gone after its containers are.
+	if [ -n "${P:-}" ]; then
+		local h
+		for h in /sys/fs/cgroup/*/; do
+			if [ -d "$h${P#/}" ]; then find "$h${P#/}" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+		done
+	fi
 }
 
 # cg_dir CONTROLLER: the test cgroup's directory in the hierarchy holding CONTROLLER.
