@@ -271,6 +271,11 @@ Result<Created> create_container(const CreateOptions& o) {
     st.systemd_cgroup = o.systemd_cgroup;
     if (spec.linux_) st.cgroups_path = spec.linux_->cgroups_path;
     st.cgroup = cg.to_state();
+    if (spec.linux_ && spec.linux_->resources) {
+        spec::Resources saved = *spec.linux_->resources;
+        saved.devices.clear();
+        st.resources = spec::to_json(saved);
+    }
 
     SpawnCallbacks cb;
     cb.place_in_cgroup = [&](pid_t pid) { return cg.add_pid(pid).context("cgroup"); };

@@ -309,12 +309,19 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
     if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
-    auto m = TRY(sync_expect(fd, SyncType::kInitPid));
+    // stage1 sends init's pid only after clone returns, and init may already have run as far
+    // as kRuntimeHooks by then: the two can arrive in either order.
+    auto m = TRY(sync_recv(fd));
+    const bool hooks_first = m.type == SyncType::kRuntimeHooks;
+    if (hooks_first) m = TRY(sync_recv(fd));
+    if (m.type == SyncType::kError) return Error(int(m.value), m.payload);
+    if (m.type != SyncType::kInitPid)
+        return error(std::string("sync: expected init-pid, got ") + sync_name(m.type));
     init = pid_t(m.value);
     int status;
     while (::waitpid(stage1, &status, 0) < 0)
         if (errno != EINTR) return sys_error("wait for stage1");
-    TRY(sync_expect(fd, SyncType::kRuntimeHooks));
+    if (!hooks_first) TRY(sync_expect(fd, SyncType::kRuntimeHooks));
     if (cb.runtime_hooks) TRY(cb.runtime_hooks(init));
     std::string states =
         cb.state_json ? cb.state_json(init, "creating") + '\0' + cb.state_json(init, "created")
