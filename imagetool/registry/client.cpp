@@ -219,6 +219,16 @@ Status RegistryClient::handle_challenge(const Response& r, const std::string& sc
     if (!c) {
         std::lock_guard<std::mutex> g(mu_);
         c = challenge_;
+    } else if (c->scheme == "bearer") {
+        // A registry whose /v2/ was open but whose repositories are not: remember where tokens
+        // come from so that later requests (and expiries) get one before they are sent. The
+        // scope and error belong to this request only.
+        std::lock_guard<std::mutex> g(mu_);
+        if (!challenge_) {
+            challenge_ = c;
+            challenge_->params.erase("scope");
+            challenge_->params.erase("error");
+        }
     }
     if (!c) return error("unauthorized: " + registry_error(r));
     if (c->scheme == "basic") {

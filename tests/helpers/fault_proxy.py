@@ -10,6 +10,8 @@ Authorization header came, and the status sent.
   --redirect-blobs       307 blob GETs to http://localhost:<port>/redirected/... (another
                          host name for this proxy), which fetches with --upstream-creds
   --throttle BPS         send blob bodies at about BPS bytes per second
+  --open-ping            answer GET /v2/ with 200 itself (a registry whose API root needs no
+                         auth while its repositories do)
   --insufficient-scope N --challenge HDR
                          answer the first N blob GETs with 401 and WWW-Authenticate: HDR
                          (a Bearer challenge with error="insufficient_scope")
@@ -40,6 +42,7 @@ def main():
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--insufficient-scope", type=int, default=0)
     ap.add_argument("--challenge", default="")
+    ap.add_argument("--open-ping", action="store_true")
     args = ap.parse_args()
     lock = threading.Lock()
     state = {"failed": 0, "refused": 0}
@@ -86,6 +89,10 @@ def main():
                     headers["Authorization"] = "Basic " + base64.b64encode(args.upstream_creds.encode()).decode()
             elif args.redirect_blobs and is_blob and self.command == "GET":
                 self.simple(307, headers={"Location": f"http://localhost:{args.port}/redirected{path}"})
+                return
+            if args.open_ping and path == "/v2/":
+                self.simple(200, b"{}", {"Content-Type": "application/json",
+                                         "Docker-Distribution-API-Version": "registry/2.0"})
                 return
             if is_blob and self.command == "GET" and state["refused"] < args.insufficient_scope:
                 with lock:

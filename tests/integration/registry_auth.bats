@@ -47,6 +47,17 @@ three_layers() {
 	! grep '/blobs/' "$PROXY_LOG" | grep -q 'status=401' || fail "$(cat "$PROXY_LOG")"
 	[ "$(grep '/blobs/' "$PROXY_LOG" | grep -c 'status=200')" -eq 4 ]
 	[ "$(grep '/blobs/' "$PROXY_LOG" | grep -o 'tok=[0-9a-f]*' | sort -u | wc -l)" -ge 2 ]
+
+	# The same when /v2/ needs no auth and only the first 401 (for the manifest) names the
+	# token server: the client remembers it for the expiries that follow.
+	bimg rm --gc "$PROXY/test/exp:1" >/dev/null
+	start_proxy --throttle 700000 --open-ping
+	: >"$TOKEN_DIR/requests.log"
+	run bimg pull --jobs 1 "$PROXY/test/exp:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(token_count)" -ge 2 ] || fail "$(cat "$TOKEN_DIR/requests.log")"
+	[ "$(grep -c 'status=401' "$PROXY_LOG")" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
+	grep -q 'GET /v2/test/exp/manifests/1 range=- auth=no status=401' "$PROXY_LOG"
 }
 
 @test "Bearer token expiry: a token the registry refuses (401 invalid_token) is fetched again" {
