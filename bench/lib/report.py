@@ -286,9 +286,9 @@ def terminal(t):
         lines.append(f"\n{key[0]}: {key[2]}")
         for tool, metric, unit, vals, na in t.sorted_rows(key):
             if na:
-                lines.append(f"  {tool:<28} n/a ({na})")
+                lines.append(f"  {tool:<34} n/a ({na})")
             else:
-                lines.append(f"  {tool:<28} {metric:<18} median {fmt(statistics.median(vals), unit):>9} {unit:<13}"
+                lines.append(f"  {tool:<34} {metric:<18} median {fmt(statistics.median(vals), unit):>9} {unit:<13}"
                              f" (min {fmt(min(vals), unit)}, max {fmt(max(vals), unit)}, n={len(vals)})")
     for part in ("runtime", "image"):
         rs = t.ratios(part)
