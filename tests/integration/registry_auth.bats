@@ -202,7 +202,7 @@ EOF
 	# The server is trusted, but it ends the handshake without a client certificate.
 	run bimg pull "$REG/test/mtls:1"
 	[ "$status" -ne 0 ]
-	[[ "${lines[-1]}" == "berth-image: pull '$REG/test/mtls:1': "* ]] || fail "$output"
+	[[ "${lines[-1]}" == "berth-image: pull '$REG/test/mtls:1': https://$REG: "*"(TLS: sslv3 alert bad certificate); the registry refused the client certificate or wants one (client.cert and client.key in certs.d/$REG/)"* ]] || fail "$output"
 	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 0 ]
 	# A certificate without its key is named.
 	cp "$C/client.cert" "$D/client.cert"
@@ -220,5 +220,6 @@ EOF
 	bimg rm "$REG/test/mtls:1"
 	run bimg pull "$REG/test/mtls:1"
 	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" == *"(TLS: sslv3 alert bad certificate); the registry refused the client certificate"* ]] || fail "$output"
 	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 0 ]
 }
