@@ -11,6 +11,7 @@
 
 #include "base/file.hpp"
 #include "imagetool/bundle/snapshot.hpp"
+#include "imagetool/layer/read_ahead.hpp"
 
 namespace berth::image::bundle {
 namespace {
@@ -76,10 +77,11 @@ Status full_unpack(Store& store, const Image& image, const std::string& dir,
     for (size_t i = 0; i < layers.size(); ++i) {
         std::string ctx = "layer " + std::to_string(i + 1) + " (" + layers[i].digest.str() + ")";
         auto blob = TRY_CTX(store.open_blob(layers[i]), ctx);
-        auto stream =
+        // Decompression (and the blob's digest) on a second thread, file creation here.
+        auto stream = layer::read_ahead(
             TRY_CTX(layer::open_layer_stream(std::make_unique<BlobStream>(std::move(blob)),
                                              layers[i].media_type, ao.limits.max_expanded),
-                    ctx);
+                    ctx));
         ao.expected_diff_id = diffs[i].str();
         auto r = TRY_CTX(layer::apply_tar(root.get(), *stream, ao), ctx);
         for (auto& w : r.warnings)
@@ -93,7 +95,9 @@ Status write_config(const Image& image, const std::string& dir, const UnpackOpti
     UniqueFd root(open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open rootfs");
     auto spec = TRY(make_config(image.config, root.get(), opts.bundle));
-    return write_file_atomic(dir + "/config.json", spec::to_string(spec) + "\n", 0644);
+    std::string text = spec::to_string(spec) + "\n";
+    if (opts.snapshot) return write_snapshot_file(dir + "/config.json", text, 0644);
+    return write_file_atomic(dir + "/config.json", text, 0644);
 }
 
 }  // namespace
