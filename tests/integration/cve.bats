@@ -373,3 +373,24 @@ exec_or_skip() {
 	[ "$status" -ne 0 ]
 	[ -x "$BERTH" ]
 }
+
+# --- runtime: cgroupfs in a user namespace -------------------------------------------------
+
+@test "CVE-2023-25809: a user-namespaced container without a cgroup namespace cannot write cgroupfs" {
+	setup_bundle
+	(cd "$BUNDLE" && rm config.json && "$BERTH" spec --rootless)
+	local cg="berth-cve-$$-$RANDOM"
+	# berth spec --rootless: user namespace (root mapped to the caller), no cgroup namespace,
+	# /sys an rbind of the host's — the two conditions of the advisory.
+	update_config '.process.terminal = false | .linux.cgroupsPath = "/'"$cg"'"'
+	update_config '.process.args = ["sh", "-c", "stat -f -c %T /sys/fs/cgroup; for d in /sys/fs/cgroup/*; do mkdir $d/probe 2>/dev/null && echo WROTE $d; done; true"]'
+	run berth run -b "$BUNDLE" rl
+	# Clean up anything a vulnerable runtime let through, before judging.
+	rmdir /sys/fs/cgroup/*/"$cg"/probe /sys/fs/cgroup/*/probe 2>/dev/null || true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The top is the container's own tmpfs (v1, hybrid) or a read-only cgroup2; every
+	# hierarchy in it refuses a new cgroup.
+	[[ "${lines[0]}" == tmpfs || "${lines[0]}" == cgroup2fs ]]
+	[[ "$output" != *WROTE* ]]
+}
