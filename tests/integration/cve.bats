@@ -394,3 +394,39 @@ exec_or_skip() {
 	[[ "${lines[0]}" == tmpfs || "${lines[0]}" == cgroup2fs ]]
 	[[ "$output" != *WROTE* ]]
 }
+
+# --- image labels and capabilities in berth-image bundles ----------------------------------
+
+@test "CVE-2022-24769/CVE-2022-27650: berth-image bundles start with no inheritable or ambient capabilities" {
+	base_layer
+	image localhost/cve:caps '{"Cmd": ["/bin/sh", "-c", "grep -E \"^Cap(Inh|Amb):\" /proc/self/status"]}'
+	run bimg unpack localhost/cve:caps "$TEST_DIR/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -c '.process.capabilities.inheritable // []' "$TEST_DIR/b/config.json")" = '[]' ]
+	run run_bundle "$TEST_DIR/b" caps
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${lines[0]}" = "CapInh:	0000000000000000" ] || fail "$output"
+	[ "${lines[1]}" = "CapAmb:	0000000000000000" ] || fail "$output"
+}
+
+@test "CVE-2026-53488: image labels become annotations and drive nothing on the host" {
+	base_layer
+	# Labels that mean something to some runtime or plugin (crun's hook output file, systemd
+	# unit properties, a logger binary): berth must act on none of them.
+	local labels
+	labels=$(jq -cn --arg v "$VICTIM" '{
+		"run.oci.hooks.stdout": ($v + "/hook-out"),
+		"run.oci.hooks.stderr": ($v + "/hook-err"),
+		"org.systemd.property.ExecStartPre": ("/bin/touch " + $v + "/systemd"),
+		"io.containerd.runtime.v2.shim.log": ("binary:///bin/touch?" + $v + "/log")}')
+	image localhost/cve:labels '{"Labels": '"$labels"', "Cmd": ["/bin/true"]}'
+	run bimg unpack localhost/cve:labels "$TEST_DIR/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -r '.annotations["run.oci.hooks.stdout"]' "$TEST_DIR/b/config.json")" = "$VICTIM/hook-out" ]
+	jq '.hooks = {"prestart": [{"path": "/bin/true"}]}' "$TEST_DIR/b/config.json" >"$TEST_DIR/c" &&
+		mv "$TEST_DIR/c" "$TEST_DIR/b/config.json"
+	run run_bundle "$TEST_DIR/b" labels
+	[ "$status" -eq 0 ] || fail "$output"
+	run "$BERTH" --root "$ROOT" --systemd-cgroup run -b "$TEST_DIR/b" labels2 </dev/null
+	victim_untouched
+}
