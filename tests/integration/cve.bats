@@ -5,6 +5,7 @@
 # vulnerable implementation would have changed: host canaries, ids inside, mounts, modes.
 
 load helpers
+load ../helpers/registry
 
 IMG="$BERTH_SRC/tests/helpers/oci_image.py"
 
@@ -23,6 +24,7 @@ setup() {
 teardown() {
 	local stray=0
 	if [ -n "${TEST_DIR:-}" ] && grep -q "$TEST_DIR" /proc/self/mountinfo; then stray=1; fi
+	stop_registries
 	teardown_common
 	[ "$stray" -eq 0 ] || fail "stray mount under the test directory"
 }
@@ -429,4 +431,42 @@ exec_or_skip() {
 	[ "$status" -eq 0 ] || fail "$output"
 	run "$BERTH" --root "$ROOT" --systemd-cgroup run -b "$TEST_DIR/b" labels2 </dev/null
 	victim_untouched
+}
+
+# --- registry: index graphs -----------------------------------------------------------------
+
+@test "CVE-2026-53493: an index pointing at another index is refused, not walked" {
+	requires registry umoci skopeo
+	start_registry plain
+	simple_image test/nest:base
+	local api="http://$REG/v2/test/nest/manifests" mt d0 i1 d1 i2
+	curl -sf -o "$TEST_DIR/m.json" -H "Accept: application/vnd.oci.image.manifest.v1+json" "$api/base"
+	mt=$(jq -r '.mediaType // "application/vnd.oci.image.manifest.v1+json"' "$TEST_DIR/m.json")
+	d0="sha256:$(sha256sum <"$TEST_DIR/m.json" | cut -d' ' -f1)"
+	# index1 -> the image; index2 -> index1 fifty times: a graph a naive client walks level
+	# after level, multiplying the work.
+	jq -cjn --arg mt "$mt" --arg d "$d0" --argjson s "$(stat -c %s "$TEST_DIR/m.json")" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+		  manifests: [{mediaType: $mt, digest: $d, size: $s, platform: {architecture: "amd64", os: "linux"}}]}' >"$TEST_DIR/i1.json"
+	d1="sha256:$(sha256sum <"$TEST_DIR/i1.json" | cut -d' ' -f1)"
+	curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary "@$TEST_DIR/i1.json" "$api/$d1" >/dev/null
+	jq -cjn --arg d "$d1" --argjson s "$(stat -c %s "$TEST_DIR/i1.json")" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+		  manifests: [range(0; 50) | {mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s,
+		  platform: {architecture: "amd64", os: "linux"}}]}' >"$TEST_DIR/i2.json"
+	curl -sf -X PUT -H "Content-Type: application/vnd.oci.image.index.v1+json" --data-binary "@$TEST_DIR/i2.json" "$api/nested" >/dev/null
+	# The one-level index is pulled; the nested one is refused before any blob is fetched.
+	run bimg pull "$REG/test/nest@$d1"
+	[ "$status" -eq 0 ] || fail "$output"
+	STORE="$TEST_DIR/store2"
+	start_proxy
+	run bimg pull "$PROXY/test/nest:nested"
+	echo "$output"
+	cat "$PROXY_LOG"
+	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" == "berth-image: pull '$PROXY/test/nest:nested': "* ]]
+	# Refused from the first document: index1 was never fetched, nor any blob.
+	[ "$(grep -c "/manifests/" "$PROXY_LOG")" -eq 1 ]
+	! grep -q "$d1\|/blobs/" "$PROXY_LOG"
+	[ -z "$(ls -A "$STORE/blobs/sha256" 2>/dev/null)" ]
 }
