@@ -26,8 +26,12 @@ class BlobStream : public layer::Stream {
 };
 
 // Absent: created (true); empty directory: used as is (false); anything else refused.
+// The bundle is closed to other users (0700, as umoci does): the rootfs holds the image's
+// setuid binaries and files owned by uids that may exist on the host, and any local user
+// able to traverse to them could run or open them (containerd CVE-2021-41103,
+// CVE-2024-25621). A user-namespaced container's owner may open it up on purpose.
 Result<bool> prepare_dir(const std::string& dir) {
-    if (mkdir(dir.c_str(), 0755) == 0) return true;
+    if (mkdir(dir.c_str(), 0700) == 0) return true;
     if (errno != EEXIST) return sys_error("create '" + dir + "'");
     struct stat st;
     if (lstat(dir.c_str(), &st) < 0) return sys_error("stat '" + dir + "'");
@@ -39,6 +43,7 @@ Result<bool> prepare_dir(const std::string& dir) {
         if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") empty = false;
     closedir(d);
     if (!empty) return error("'" + dir + "' is not empty");
+    if (chmod(dir.c_str(), 0700) < 0) return sys_error("chmod '" + dir + "'");
     return false;
 }
 
