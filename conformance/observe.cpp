@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/mountinfo.hpp"
+
 namespace berth::conformance {
 
 std::string read_text(const std::string& path) {
@@ -30,50 +32,18 @@ std::map<std::string, std::string> proc_status() {
     return out;
 }
 
-namespace {
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep))
-        out.push_back(cur);
-    return out;
-}
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += char(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-}  // namespace
-
 std::vector<MountEntry> mountinfo() {
     std::vector<MountEntry> out;
-    std::istringstream in(read_text("/proc/self/mountinfo"));
-    std::string line;
-    while (std::getline(in, line)) {
-        auto f = split(line, ' ');
-        if (f.size() < 10) continue;
+    for (auto& m : parse_mountinfo(read_text("/proc/self/mountinfo"))) {
         MountEntry e;
-        e.mount_point = unescape(f[4]);
-        e.per_mount_options = split(f[5], ',');
-        size_t i = 6;
-        for (; i < f.size() && f[i] != "-"; ++i) {
-            if (f[i].rfind("shared:", 0) == 0 || f[i].rfind("master:", 0) == 0 ||
-                f[i] == "unbindable")
-                e.propagation += (e.propagation.empty() ? "" : " ") + f[i];
-        }
-        if (i + 2 >= f.size()) continue;
-        e.fstype = f[i + 1];
-        e.source = unescape(f[i + 2]);
-        if (i + 3 < f.size()) e.super_options = split(f[i + 3], ',');
+        e.mount_point = m.mount_point;
+        e.per_mount_options = m.options;
+        for (auto& o : m.optional)
+            if (o.rfind("shared:", 0) == 0 || o.rfind("master:", 0) == 0 || o == "unbindable")
+                e.propagation += (e.propagation.empty() ? "" : " ") + o;
+        e.fstype = m.fstype;
+        e.source = m.source;
+        e.super_options = m.super_options;
         out.push_back(std::move(e));
     }
     return out;

@@ -123,6 +123,7 @@ Result<ContainerState> ContainerDir::load() const {
         st.namespaces = j.value("namespaces", std::map<std::string, std::string>{});
         if (j.contains("cgroup")) st.cgroup = j["cgroup"];
         st.cgroups_path = j.value("cgroups_path", "");
+        if (j.contains("resources")) st.resources = j["resources"];
         st.systemd_cgroup = j.value("systemd_cgroup", false);
         return st;
     } catch (const nlohmann::json::exception& e) {
@@ -144,6 +145,7 @@ Status ContainerDir::save(const ContainerState& st) const {
     j["namespaces"] = st.namespaces;
     if (!st.cgroup.is_null()) j["cgroup"] = st.cgroup;
     j["cgroups_path"] = st.cgroups_path;
+    if (!st.resources.is_null()) j["resources"] = st.resources;
     j["systemd_cgroup"] = st.systemd_cgroup;
     return write_file_atomic(file("state.json"), j.dump(), 0600);
 }

@@ -37,6 +37,9 @@ struct ContainerState {
     // cgroups::Manager::to_state(): where the container's cgroup is in every hierarchy.
     nlohmann::json cgroup;
     std::string cgroups_path;  // linux.cgroupsPath as configured
+    // linux.resources as applied: the config's at create, merged with each `update` (runc
+    // keeps the same in its state.json); device rules left out. Null when none.
+    nlohmann::json resources;
     bool systemd_cgroup = false;
 };
 

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -28,6 +27,7 @@
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
+#include "runtime/linux/user.hpp"
 #include "runtime/process.hpp"
 #include "runtime/sync.hpp"
 #include "spec/runtime_config.hpp"
@@ -144,7 +144,7 @@ Status wait_gone(const ContainerState& st, int timeout_ms) {
 std::string owner_of(const std::string& path) {
     struct stat sb;
     if (::stat(path.c_str(), &sb) < 0) return "";
-    if (auto* pw = ::getpwuid(sb.st_uid)) return pw->pw_name;
+    if (auto pw = linux_::passwd_entry(sb.st_uid)) return (*pw)[0];
     return std::to_string(sb.st_uid);
 }
 
@@ -267,6 +267,11 @@ Result<Created> create_container(const CreateOptions& o) {
     st.systemd_cgroup = o.systemd_cgroup;
     if (spec.linux_) st.cgroups_path = spec.linux_->cgroups_path;
     st.cgroup = cg.to_state();
+    if (spec.linux_ && spec.linux_->resources) {
+        spec::Resources saved = *spec.linux_->resources;
+        saved.devices.clear();
+        st.resources = spec::to_json(saved);
+    }
 
     SpawnCallbacks cb;
     cb.place_in_cgroup = [&](pid_t pid) { return cg.add_pid(pid).context("cgroup"); };

@@ -281,21 +281,9 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     }
     // CLONE_PARENT: init is the child of the berth parent (which can wait for it in `run`),
     // and, with a new pid namespace or a joined one, it is the first process in it.
-    // stage1 and init write to the same socket, and the parent must read kInitPid before
-    // anything init says: init waits for EOF on this pipe, which stage1's exit gives it.
-    // (Without the gate a fast init's kRuntimeHooks overtook kInitPid now and then.)
-    int gate[2];
-    if (::pipe2(gate, O_CLOEXEC) < 0) child_fail(sync_fd, sys_error("pipe"));
     long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid < 0) child_fail(sync_fd, sys_error("clone init"));
-    if (pid == 0) {
-        ::close(gate[1]);
-        char c;
-        while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
-        }
-        ::close(gate[0]);
-        init_main(plan, sync_fd);
-    }
+    if (pid == 0) init_main(plan, sync_fd);
     (void)sync_send(sync_fd, SyncType::kInitPid, pid);
     ::_exit(0);
 }
@@ -321,12 +309,19 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
     if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
-    auto m = TRY(sync_expect(fd, SyncType::kInitPid));
+    // stage1 sends init's pid only after clone returns, and init may already have run as far
+    // as kRuntimeHooks by then: the two can arrive in either order.
+    auto m = TRY(sync_recv(fd));
+    const bool hooks_first = m.type == SyncType::kRuntimeHooks;
+    if (hooks_first) m = TRY(sync_recv(fd));
+    if (m.type == SyncType::kError) return Error(int(m.value), m.payload);
+    if (m.type != SyncType::kInitPid)
+        return error(std::string("sync: expected init-pid, got ") + sync_name(m.type));
     init = pid_t(m.value);
     int status;
     while (::waitpid(stage1, &status, 0) < 0)
         if (errno != EINTR) return sys_error("wait for stage1");
-    TRY(sync_expect(fd, SyncType::kRuntimeHooks));
+    if (!hooks_first) TRY(sync_expect(fd, SyncType::kRuntimeHooks));
     if (cb.runtime_hooks) TRY(cb.runtime_hooks(init));
     std::string states =
         cb.state_json ? cb.state_json(init, "creating") + '\0' + cb.state_json(init, "created")

@@ -3,8 +3,7 @@
 // Two children talk to the parent over the same socket: stage1 (cloned by the parent, joins
 // and creates the namespaces) and init (cloned by stage1 with CLONE_PARENT, so that it is the
 // parent's child and, in a new pid namespace, the container's pid 1). Both children write to
-// one socket; messages stay in the order below because init waits for stage1's exit (EOF on
-// a pipe only stage1 holds open) before it sends anything.
+// one socket; stage1's last message (kInitPid) and init's first (kRuntimeHooks) race.
 //
 //   from     to      message           payload            meaning / what the receiver does
 //   -------  ------  ----------------  -----------------  ----------------------------------------
@@ -16,6 +15,8 @@
 //                                                         gid_map and timens_offsets of stage1
 //   parent   stage1  kMapsWritten      -                  stage1 sets ids to 0 and clones init
 //   stage1   parent  kInitPid          pid (host view)    stage1 then _exits; parent reaps it
+//                                                         (init runs concurrently: its
+//                                                         kRuntimeHooks may come first)
 //   init     parent  kRuntimeHooks     -                  namespaces exist; parent runs prestart
 //                                                         and createRuntime hooks
 //   parent   init    kHooksDone        state JSON         init runs createContainer hooks with it,

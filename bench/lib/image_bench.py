@@ -51,8 +51,11 @@ class Bench:
     def berth_pull(self, store):
         return [self.bi, "--store", store, "pull", *self.a.berth_pull_flag, self.remote]
 
-    def berth_unpack(self, store, dest, snapshot=False):
-        return [self.bi, "--store", store, "unpack", *(["--snapshot"] if snapshot else []),
+    def berth_unpack(self, store, dest, snapshot=False, read_ahead=True):
+        # BERTH_IMAGE_READAHEAD=0 turns off the decompression thread (docs/layers.md): the
+        # bundle benchmark runs both, so the run shows what the second thread buys.
+        env = [] if read_ahead else ["env", "BERTH_IMAGE_READAHEAD=0"]
+        return [*env, self.bi, "--store", store, "unpack", *(["--snapshot"] if snapshot else []),
                 self.remote, dest]
 
     def skopeo_copy(self, layout):
@@ -194,6 +197,8 @@ class Bench:
              ("floor (gzip -dc | tar -x)", one(self.floor, "floor"))]
         if berth_ok:
             c.insert(0, ("berth-image unpack", one(lambda d: self.berth_unpack(store, d), "bb")))
+            c.append(("berth-image unpack, no read-ahead",
+                      one(lambda d: self.berth_unpack(store, d, read_ahead=False), "bn")))
         self.interleave(group, bench, c, self.a.unpack_iterations)
 
         if berth_ok:

@@ -61,6 +61,9 @@ Result<spec::Spec> make_config(const spec::ImageConfig& image, int rootfs_fd,
                                const BundleOptions& opts) {
     spec::Spec s = spec::default_spec(opts.rootless, opts.uid, opts.gid);
     s.root = spec::Root{"rootfs", false};
+    // RAPL energy counters are a power side channel on co-located workloads
+    // (CVE-2020-8694); containerd masks them in its default spec (GHSA-7ww5-4wqc-m92c).
+    if (s.linux_) s.linux_->masked_paths.push_back("/sys/devices/virtual/powercap");
     spec::ContainerConfig cc = image.config.value_or(spec::ContainerConfig{});
     if (!s.process) s.process = spec::Process{};
     spec::Process& p = *s.process;

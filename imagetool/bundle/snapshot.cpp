@@ -21,6 +21,7 @@
 #include "base/file.hpp"
 #include "base/in_root.hpp"
 #include "imagetool/layer/path.hpp"
+#include "imagetool/layer/read_ahead.hpp"
 #include "imagetool/layer/sha256.hpp"
 
 namespace berth::image::bundle {
@@ -86,9 +87,9 @@ Result<Extracted> extract_layer(const Store& store, const spec::Descriptor& desc
         UniqueFd root(open((out.tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) return sys_error("open layer directory");
         BlobStream blob(TRY(store.open_blob(desc)));
-        auto stream = TRY(layer::open_layer_stream(
+        auto stream = layer::read_ahead(TRY(layer::open_layer_stream(
             std::unique_ptr<layer::Stream>(new BlobStream(std::move(blob))), desc.media_type,
-            base.limits.max_expanded));
+            base.limits.max_expanded)));
         layer::ApplyOptions o = base;
         o.whiteouts = layer::WhiteoutMode::overlay;
         o.expected_diff_id = diff_id;
@@ -154,6 +155,20 @@ Status link_deferred(const std::vector<std::string>& dirs, size_t i,
 }
 
 }  // namespace
+
+Status write_snapshot_file(const std::string& path, std::string_view data, mode_t mode) {
+    std::string tmp = path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(gettid());
+    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd) return sys_error("create '" + tmp + "'");
+    auto st = write_all(fd.get(), data);
+    fd.reset();
+    if (st && rename(tmp.c_str(), path.c_str()) < 0) st = sys_error("rename");
+    if (!st) {
+        unlink(tmp.c_str());
+        return std::move(st).error().with_context("write '" + path + "'");
+    }
+    return ok();
+}
 
 std::string layer_cache_dir(const std::string& store_dir) {
     return store_dir + "/.berth/layers";
@@ -237,9 +252,9 @@ Status mount_snapshot(const std::string& store_dir, const std::vector<std::strin
     std::string id = ref_id(bundle);
     // References first: a prune racing this mount must already see the bundle.
     for (const auto& c : chains)
-        TRY(write_file_atomic(cache + "/" + c + "/refs/" + id, bundle, 0600));
+        TRY(write_snapshot_file(cache + "/" + c + "/refs/" + id, bundle, 0600));
     nlohmann::json info = {{"store", store_dir}, {"layers", chains}};
-    TRY(write_file_atomic(snap + "/info.json", info.dump(), 0600));
+    TRY(write_snapshot_file(snap + "/info.json", info.dump(), 0600));
 
     std::string lower;
     if (chains.empty()) {

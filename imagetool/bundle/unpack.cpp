@@ -11,6 +11,7 @@
 
 #include "base/file.hpp"
 #include "imagetool/bundle/snapshot.hpp"
+#include "imagetool/layer/read_ahead.hpp"
 
 namespace berth::image::bundle {
 namespace {
@@ -25,8 +26,12 @@ class BlobStream : public layer::Stream {
 };
 
 // Absent: created (true); empty directory: used as is (false); anything else refused.
+// The bundle is closed to other users (0700, as umoci does): the rootfs holds the image's
+// setuid binaries and files owned by uids that may exist on the host, and any local user
+// able to traverse to them could run or open them (containerd CVE-2021-41103,
+// CVE-2024-25621). A user-namespaced container's owner may open it up on purpose.
 Result<bool> prepare_dir(const std::string& dir) {
-    if (mkdir(dir.c_str(), 0755) == 0) return true;
+    if (mkdir(dir.c_str(), 0700) == 0) return true;
     if (errno != EEXIST) return sys_error("create '" + dir + "'");
     struct stat st;
     if (lstat(dir.c_str(), &st) < 0) return sys_error("stat '" + dir + "'");
@@ -38,6 +43,7 @@ Result<bool> prepare_dir(const std::string& dir) {
         if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") empty = false;
     closedir(d);
     if (!empty) return error("'" + dir + "' is not empty");
+    if (chmod(dir.c_str(), 0700) < 0) return sys_error("chmod '" + dir + "'");
     return false;
 }
 
@@ -76,10 +82,11 @@ Status full_unpack(Store& store, const Image& image, const std::string& dir,
     for (size_t i = 0; i < layers.size(); ++i) {
         std::string ctx = "layer " + std::to_string(i + 1) + " (" + layers[i].digest.str() + ")";
         auto blob = TRY_CTX(store.open_blob(layers[i]), ctx);
-        auto stream =
+        // Decompression (and the blob's digest) on a second thread, file creation here.
+        auto stream = layer::read_ahead(
             TRY_CTX(layer::open_layer_stream(std::make_unique<BlobStream>(std::move(blob)),
                                              layers[i].media_type, ao.limits.max_expanded),
-                    ctx);
+                    ctx));
         ao.expected_diff_id = diffs[i].str();
         auto r = TRY_CTX(layer::apply_tar(root.get(), *stream, ao), ctx);
         for (auto& w : r.warnings)
@@ -93,7 +100,9 @@ Status write_config(const Image& image, const std::string& dir, const UnpackOpti
     UniqueFd root(open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open rootfs");
     auto spec = TRY(make_config(image.config, root.get(), opts.bundle));
-    return write_file_atomic(dir + "/config.json", spec::to_string(spec) + "\n", 0644);
+    std::string text = spec::to_string(spec) + "\n";
+    if (opts.snapshot) return write_snapshot_file(dir + "/config.json", text, 0644);
+    return write_file_atomic(dir + "/config.json", text, 0644);
 }
 
 }  // namespace

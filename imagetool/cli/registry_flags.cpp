@@ -1,6 +1,8 @@
 // Shared registry flags.
 #include "imagetool/cli/registry_flags.hpp"
 
+#include <cstdlib>
+
 namespace berth::image::cli {
 
 void add_registry_flags(Args& a, bool with_creds) {
@@ -17,6 +19,18 @@ Result<RegistryOptions> registry_options(const Args& a, const std::string& regis
     RegistryOptions o;
     if (a.has("tls-verify")) o.tls_verify = a.get_bool("tls-verify");
     o.cert_dir = a.get("cert-dir");
+    // $BERTH_CERTS_D: colon-separated certs.d roots instead of /etc/containers/certs.d and
+    // /etc/docker/certs.d (tests and unprivileged users point it at their own tree).
+    if (const char* env = std::getenv("BERTH_CERTS_D"); env && *env) {
+        std::string v = env;
+        for (size_t start = 0; start <= v.size();) {
+            size_t colon = v.find(':', start);
+            std::string dir = v.substr(start, colon == std::string::npos ? colon : colon - start);
+            if (!dir.empty()) o.certs_d.push_back(dir);
+            if (colon == std::string::npos) break;
+            start = colon + 1;
+        }
+    }
     if (with_creds && a.has("creds")) {
         o.creds = TRY(parse_creds(a.get("creds")));
     } else if (with_creds) {

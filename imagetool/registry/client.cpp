@@ -52,6 +52,7 @@ TlsOptions RegistryClient::tls() const {
     TlsOptions t;
     t.verify = opts_.tls_verify.value_or(true);
     t.cert_dir = opts_.cert_dir;
+    if (!opts_.certs_d.empty()) t.cert_dirs = opts_.certs_d;
     return t;
 }
 
@@ -105,7 +106,8 @@ Status RegistryClient::ping() {
     return ok();
 }
 
-Status RegistryClient::fetch_token(const Challenge& c, const std::string& scope) {
+Status RegistryClient::fetch_token(const Challenge& c, const std::string& scope,
+                                   const std::string& asked) {
     std::string realm = c.param("realm");
     if (realm.empty()) return error("Bearer challenge without realm");
     auto ru = TRY_CTX(Url::parse(realm), "token realm");
@@ -116,7 +118,7 @@ Status RegistryClient::fetch_token(const Challenge& c, const std::string& scope)
         return error("token realm '" + realm + "' is not https");
     std::string q;
     if (auto s = c.param("service"); !s.empty()) q += "service=" + url_encode(s);
-    std::string sc = c.param("scope").empty() ? scope : c.param("scope");
+    std::string sc = !asked.empty() ? asked : c.param("scope").empty() ? scope : c.param("scope");
     // The challenge may list several scopes separated by spaces.
     size_t start = 0;
     while (!sc.empty() && start <= sc.size()) {
@@ -149,32 +151,61 @@ Status RegistryClient::fetch_token(const Challenge& c, const std::string& scope)
             break;
         }
     if (tok.empty()) return error("token server: response has no token");
+    // The token spec's default lifetime is 60 s. A shorter expires_in is honoured, not
+    // rounded up to 60 as some clients do: a registry that means it would answer every
+    // request past it with 401, costing a round trip each time.
     int64_t expires = 60;
-    if (j.contains("expires_in") && j["expires_in"].is_number_integer())
-        expires = std::max<int64_t>(j["expires_in"].get<int64_t>(), 60);
+    if (j.contains("expires_in") && j["expires_in"].is_number_integer() &&
+        j["expires_in"].get<int64_t>() > 0)
+        expires = std::min<int64_t>(j["expires_in"].get<int64_t>(), 7 * 24 * 3600);
+    // Refreshed a little early (a tenth of its life, at most 5 s) so that a token does not
+    // expire between the check and the registry reading it.
+    std::chrono::milliseconds life = std::chrono::seconds(expires);
+    std::chrono::milliseconds margin =
+        std::min<std::chrono::milliseconds>(life / 10, std::chrono::milliseconds(5000));
     std::lock_guard<std::mutex> g(mu_);
-    tokens_[scope] =
-        Token{tok, std::chrono::steady_clock::now() + std::chrono::seconds(expires - 5)};
+    tokens_[scope] = Token{tok, std::chrono::steady_clock::now() + life - margin, sc};
     return ok();
 }
 
 Result<Headers> RegistryClient::auth_headers(const std::string& scope) {
-    Headers h;
-    std::lock_guard<std::mutex> g(mu_);
-    if (use_basic_ && opts_.creds) {
-        h.emplace_back("Authorization", "Basic " + base64_encode(opts_.creds->username + ":" +
-                                                                 opts_.creds->password));
-    } else if (auto it = tokens_.find(scope); it != tokens_.end()) {
-        if (it->second.expires > std::chrono::steady_clock::now())
+    auto cached = [&](Headers& h) {
+        std::lock_guard<std::mutex> g(mu_);
+        if (use_basic_ && opts_.creds) {
+            h.emplace_back("Authorization", "Basic " + base64_encode(opts_.creds->username + ":" +
+                                                                     opts_.creds->password));
+            return true;
+        }
+        auto it = tokens_.find(scope);
+        if (it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now()) {
             h.emplace_back("Authorization", "Bearer " + it->second.value);
-        else
-            tokens_.erase(it);
+            return true;
+        }
+        return false;
+    };
+    Headers h;
+    if (cached(h)) return h;
+    // A Bearer registry (as /v2/ said) gets a token before the request, not after a 401: on
+    // the first request, and when the token expires mid-pull (fetched again for the scopes it
+    // was asked for, which an insufficient_scope may have widened). One fetch at a time, so
+    // parallel layer downloads share the new token.
+    std::lock_guard<std::mutex> fetching(token_mu_);
+    if (cached(h)) return h;
+    std::optional<Challenge> c;
+    std::string asked;
+    {
+        std::lock_guard<std::mutex> g(mu_);
+        if (challenge_ && challenge_->scheme == "bearer") c = challenge_;
+        if (auto it = tokens_.find(scope); it != tokens_.end()) asked = it->second.asked;
     }
+    if (!c) return h;
+    TRY(fetch_token(*c, scope, asked));
+    cached(h);
     return h;
 }
 
 Status RegistryClient::handle_challenge(const Response& r, const std::string& scope,
-                                        bool& retried_bearer, bool& retried_basic) {
+                                        AuthRetries& retried) {
     auto hdr = r.header("www-authenticate");
     std::optional<Challenge> c;
     if (!hdr.empty()) {
@@ -188,31 +219,50 @@ Status RegistryClient::handle_challenge(const Response& r, const std::string& sc
     if (!c) {
         std::lock_guard<std::mutex> g(mu_);
         c = challenge_;
+    } else if (c->scheme == "bearer") {
+        // A registry whose /v2/ was open but whose repositories are not: remember where tokens
+        // come from so that later requests (and expiries) get one before they are sent. The
+        // scope and error belong to this request only.
+        std::lock_guard<std::mutex> g(mu_);
+        if (!challenge_) {
+            challenge_ = c;
+            challenge_->params.erase("scope");
+            challenge_->params.erase("error");
+        }
     }
     if (!c) return error("unauthorized: " + registry_error(r));
     if (c->scheme == "basic") {
         if (!opts_.creds) return error("authentication required");
-        if (retried_basic) return error("unauthorized: invalid username/password");
-        retried_basic = true;
+        if (retried.basic) return error("unauthorized: invalid username/password");
+        retried.basic = true;
         std::lock_guard<std::mutex> g(mu_);
         use_basic_ = true;
         return ok();
     }
-    // A second 401 for a fresh token is final, unless it says the scope was too narrow
-    // (insufficient_scope) and names the scope it wants.
-    bool insufficient = c->param("error") == "insufficient_scope";
-    if (retried_bearer && !insufficient)
+    // A 401 without a token, or for an expired or revoked one (invalid_token), gets one fresh
+    // token. insufficient_scope (the token does not cover what this request needs: a
+    // registry may ask for more scopes mid-pull, e.g. for a blob mounted from another
+    // repository) gets one token for the scope the challenge names. A second refusal of
+    // either kind is final.
+    if (c->param("error") == "insufficient_scope") {
+        std::string wanted = c->param("scope").empty() ? scope : c->param("scope");
+        if (retried.scope)
+            return error(std::string(opts_.creds ? "unauthorized" : "authentication required") +
+                         ": insufficient_scope: a token for '" + wanted + "' was refused too (" +
+                         registry_error(r) + ")");
+        retried.scope = true;
+        return fetch_token(*c, scope);
+    }
+    if (retried.bearer)
         return error(opts_.creds ? "unauthorized: " + registry_error(r)
                                  : "authentication required");
-    if (retried_bearer && insufficient && c->param("scope").empty())
-        return error("unauthorized: insufficient scope");
-    retried_bearer = true;
+    retried.bearer = true;
     return fetch_token(*c, scope);
 }
 
 Result<Response> RegistryClient::send(const std::string& scope, const Sender& sender) {
     TRY(ping());
-    bool retried_bearer = false, retried_basic = false;
+    AuthRetries retried;
     int auth_rounds = 0;
     for (int attempt = 0;;) {
         auto auth = TRY(auth_headers(scope));
@@ -226,7 +276,7 @@ Result<Response> RegistryClient::send(const std::string& scope, const Sender& se
             continue;
         }
         if (r->status == 401 && auth_rounds++ < 3) {
-            TRY(handle_challenge(*r, scope, retried_bearer, retried_basic));
+            TRY(handle_challenge(*r, scope, retried));
             continue;
         }
         if (r->status == 429 || (r->status >= 500 && r->status <= 599)) {

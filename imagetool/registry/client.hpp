@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "imagetool/registry/auth_challenge.hpp"
@@ -27,6 +28,9 @@ struct RegistryOptions {
     // rule). false: no verification and plain HTTP allowed. true: verified HTTPS only.
     std::optional<bool> tls_verify;
     std::string cert_dir;  // replaces /etc/{containers,docker}/certs.d when set
+    // The certs.d roots searched for <host:port>/ (default /etc/containers/certs.d and
+    // /etc/docker/certs.d); $BERTH_CERTS_D sets it from the command line.
+    std::vector<std::string> certs_d;
     std::optional<Credentials> creds;
     int max_attempts = 5;
     std::chrono::milliseconds backoff{250};
@@ -68,9 +72,16 @@ class RegistryClient {
     // transport errors, 429 and 5xx with backoff and Retry-After.
     Result<Response> send(const std::string& scope, const Sender& sender);
     Result<Headers> auth_headers(const std::string& scope);
-    Status handle_challenge(const Response& r, const std::string& scope, bool& retried_bearer,
-                            bool& retried_basic);
-    Status fetch_token(const Challenge& c, const std::string& scope);
+    // What one request has already retried after a 401 (each at most once).
+    struct AuthRetries {
+        bool bearer = false;  // a fresh token after a 401 / invalid_token
+        bool scope = false;   // a token for the scope an insufficient_scope challenge names
+        bool basic = false;   // Basic credentials
+    };
+    Status handle_challenge(const Response& r, const std::string& scope, AuthRetries& retried);
+    // Fetches a token for the scopes `asked` (else the challenge's scope, else `scope`) and
+    // keeps it under `scope`.
+    Status fetch_token(const Challenge& c, const std::string& scope, const std::string& asked = "");
     Result<Response> get_following(
         HttpClient& http, Url url, Headers headers,
         const std::function<Result<Response>(HttpClient&, const Url&, const Headers&)>& once);
@@ -80,6 +91,7 @@ class RegistryClient {
     struct Token {
         std::string value;
         std::chrono::steady_clock::time_point expires;
+        std::string asked;  // the scopes requested for it (space-separated)
     };
 
     std::string registry_;
@@ -88,6 +100,7 @@ class RegistryClient {
     std::string scheme_ = "https";
     bool pinged_ = false;
     std::mutex mu_;
+    std::mutex token_mu_;                 // held while fetching a token before a request
     std::optional<Challenge> challenge_;  // what /v2/ (or a later 401) asked for
     std::map<std::string, Token> tokens_;
     bool use_basic_ = false;

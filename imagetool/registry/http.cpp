@@ -2,6 +2,7 @@
 #include "imagetool/registry/http.hpp"
 
 #include <dirent.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -223,6 +224,25 @@ Error transport_error(const Url& u, httplib::Error e, long verify_result) {
     std::string msg = u.origin() + ": " + httplib::to_string(e);
     if (e == httplib::Error::SSLServerVerification && verify_result != 0)
         msg += std::string(" (") + X509_verify_cert_error_string(verify_result) + ")";
+    // What OpenSSL saw, e.g. the server's alert about our client certificate, which with
+    // TLS 1.3 arrives on the first read after the handshake and would otherwise say only
+    // "Read". The queue can hold several; the first is the cause.
+    bool said = e == httplib::Error::SSLServerVerification && verify_result != 0;
+    if (unsigned long ssl = ERR_peek_error(); ssl != 0 && u.scheme == "https" && !said) {
+        if (const char* reason = ERR_reason_error_string(ssl)) {
+            msg += std::string(" (TLS: ") + reason + ")";
+            // Go's TLS answers a missing or unknown client certificate with "bad
+            // certificate"; other TLS 1.3 servers send "certificate required".
+            std::string_view r(reason);
+            if (r.find("alert certificate required") != std::string_view::npos ||
+                r.find("alert bad certificate") != std::string_view::npos)
+                msg +=
+                    "; the registry refused the client certificate or wants one "
+                    "(client.cert and client.key in certs.d/" +
+                    u.host_port() + "/)";
+        }
+    }
+    ERR_clear_error();
     return Error(e == httplib::Error::Connection ? ECONNREFUSED : EIO, msg);
 }
 
@@ -232,6 +252,7 @@ Result<Response> HttpClient::request(const std::string& method, const Url& url,
                                      const Headers& headers, size_t cap) {
     try {
         auto* c = TRY(impl_->client(url));
+        ERR_clear_error();  // so that a failure below reports its own OpenSSL error only
         Response out;
         bool over = false;
         httplib::Result r{nullptr, httplib::Error::Unknown};
@@ -276,6 +297,7 @@ Result<Response> HttpClient::stream(const Url& url, const Headers& headers,
                                     const std::function<bool(const char*, size_t)>& on_data) {
     try {
         auto* c = TRY(impl_->client(url));
+        ERR_clear_error();  // so that a failure below reports its own OpenSSL error only
         Response head;
         bool accepted = false;
         bool aborted = false;

@@ -67,6 +67,10 @@ uint64_t blkio_weight_to_io_weight(uint64_t weight);  // 1 + (w-10)*9999/990
 // v1 memsw (memory+swap) -> v2 memory.swap.max (swap alone); -1 = max; 0 = leave alone.
 Result<int64_t> swap_to_v2(int64_t swap, int64_t limit);
 
+// `update` on top of the resources a cgroup has: each field the update sets replaces the old
+// value (memory limit -1 without swap also makes swap -1, as runc does); device rules stay.
+spec::Resources merge_resources(const spec::Resources& base, const spec::Resources& update);
+
 // Per-controller writers: each takes the directory of the cgroup in the hierarchy that
 // holds that controller and the resources; only fields that are set are written.
 // `warnings` collects things ignored on purpose (kernel memory on new kernels, ...).
@@ -123,8 +127,9 @@ class Manager {
                                   const std::string& id, bool systemd,
                                   const std::map<std::string, std::string>& own_cgroup);
 
-    // Creates the directories (v1: cpuset inherits cpus/mems; v2: enables the controllers
-    // in the ancestors' cgroup.subtree_control). Idempotent.
+    // Creates the directories (v1: cpuset inherits cpus/mems; pure v2: enables the
+    // controllers in the ancestors' cgroup.subtree_control). Idempotent. Remembers which
+    // directories it made so destroy() can remove them again.
     Status make();
     // Writes resources (create and update). Device rules are written only when non-empty.
     Status apply(const spec::Resources& r);
@@ -141,11 +146,15 @@ class Manager {
     // cgroup.kill on v2 where present; otherwise signal every pid, and for SIGKILL loop
     // until the cgroup is empty (thawing first so the signal can be delivered).
     Status kill_all(int sig);
-    // Removes the directory in every hierarchy; with kill, SIGKILLs leftovers first.
+    // Removes the directory in every hierarchy; with kill, SIGKILLs leftovers first. Then,
+    // best effort, the parent directories make() created (and the default /berth parent)
+    // once empty, and undoes the subtree_control changes apply() made on a hybrid host
+    // when nothing below still uses that controller.
     Status destroy(bool kill = true);
     bool exists() const;
-    // runc's events "data" object: cpu, memory, pids, blkio, hugetlb.
-    Result<nlohmann::json> stats() const;
+    // runc's events "data" object (types/events.go Stats): cpu, cpuset, memory, pids, blkio,
+    // hugetlb, intel_rdt, network_interfaces, each in runc's field order.
+    Result<nlohmann::ordered_json> stats() const;
     // Number of OOM kills so far (memory.events oom_kill on v2, memory.oom_control on v1).
     Result<uint64_t> oom_kills() const;
     // An fd that becomes readable when the memory controller reports an OOM event:
@@ -168,10 +177,21 @@ class Manager {
 
   private:
     Mode mode_ = Mode::v2;
-    std::string cgpath_;                       // the path inside the hierarchies
-    std::map<std::string, std::string> v1_;    // controller -> absolute dir
-    std::string v2_;                           // absolute dir in cgroup2 ("" on pure v1)
-    std::set<std::string> v2_controllers_;     // controllers driven through v2_
+    std::string cgpath_;                     // the path inside the hierarchies
+    std::map<std::string, std::string> v1_;  // controller -> absolute dir
+    std::string v2_;                         // absolute dir in cgroup2 ("" on pure v1)
+    std::set<std::string> v2_controllers_;   // controllers driven through v2_
+    // Controllers that could be driven through v2_ (pure v2: all; hybrid: those absent from
+    // v1). On hybrid one is enabled only when a resource needs it (enable_v2), as runc
+    // leaves the unified hierarchy to membership only.
+    std::set<std::string> v2_available_;
+    // Directories berth may rmdir once empty: parents make() created, and the /berth parent
+    // of a defaulted path. Never a directory someone else made.
+    std::vector<std::string> removable_;
+    // (directory, controller) pairs whose cgroup.subtree_control berth changed on hybrid.
+    std::vector<std::pair<std::string, std::string>> enabled_;
+    Status enable_v2(const std::string& controller);
+    std::string unified_mount_;                // cgroup2 mount point, for enable_v2's walk
     std::vector<std::string> v1_dirs() const;  // distinct dirs (shared mounts once)
     Warnings warnings_;
 };

@@ -23,6 +23,9 @@ std::string v2_num(int64_t v);
 }  // namespace berth::cgroups::knob
 
 namespace berth::cgroups {
+// True when some cgroup below dir still uses `ctl` on cgroup2: it is enabled in a
+// subtree_control there, or a `<ctl>.*max` limit is set to something other than max.
+bool v2_in_use(const std::string& dir, const std::string& ctl);
 // The value of a Result, or `def` when it failed (for best-effort reads).
 template <typename T>
 T value_or(Result<T>&& r, T def) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -185,6 +186,19 @@ Status Manager::destroy(bool kill) {
     if (!v2_.empty()) {
         auto st = remove_tree(v2_);
         if (!st && first.ok()) first = st;
+    }
+    if (!first) return first;
+    // Best effort from here: a parent still holding another container's cgroup stays (rmdir
+    // fails with EBUSY or ENOTEMPTY), and so does a controller something below still uses.
+    std::vector<std::string> parents = removable_;
+    std::sort(parents.begin(), parents.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    for (const auto& d : parents)
+        (void)::rmdir(d.c_str());
+    for (auto it = enabled_.rbegin(); it != enabled_.rend(); ++it) {
+        const auto& [dir, ctl] = *it;
+        if (!path_exists(dir) || v2_in_use(dir, ctl)) continue;
+        (void)knob::write(dir, "cgroup.subtree_control", "-" + ctl);
     }
     return first;
 }

@@ -1,8 +1,10 @@
 // Manager: where one cgroup lives in every hierarchy, creating it and applying resources.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "base/file.hpp"
@@ -89,10 +91,24 @@ Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path
     if (!l.unified.empty()) {
         std::string full = relative ? join(own_of(""), cg) : cg;
         m.v2_ = under_mount(l.unified, l.unified_root, full);
+        m.unified_mount_ = l.unified;
         for (const auto& c : l.v2_controllers)
-            if (l.on_v2(c)) m.v2_controllers_.insert(c);
+            if (l.on_v2(c)) m.v2_available_.insert(c);
+        // Pure v2 drives everything there. On hybrid the unified hierarchy is for membership
+        // (cgroup.kill, cgroup.events) like runc does; a controller living only there
+        // (hugetlb here) is enabled when a resource asks for it, because a controller
+        // enabled in any subtree_control is bound to cgroup2 and can no longer be mounted
+        // as v1 (crun's workaround on these hosts).
+        if (l.mode == Mode::v2) m.v2_controllers_ = m.v2_available_;
     }
     if (m.v1_.empty() && m.v2_.empty()) return error("cgroup: no hierarchy to place '" + p + "'");
+    if (cgroups_path.empty() && !systemd) {
+        // /berth is berth's own parent for defaulted paths: it goes when its last container
+        // does, whichever container happened to create it.
+        for (const auto& d : m.v1_dirs())
+            m.removable_.push_back(d.substr(0, d.rfind('/')));
+        if (!m.v2_.empty()) m.removable_.push_back(m.v2_.substr(0, m.v2_.rfind('/')));
+    }
     return m;
 }
 
@@ -115,58 +131,145 @@ std::string Manager::path(const std::string& controller) const {
 }
 
 namespace {
-// Makes every missing directory from the mount point down, running `fix` on each new one.
+// Makes every missing directory from the mount point down, running `fix` on each new one
+// and recording it in `created`. A parent can vanish between our mkdir of it and of its
+// child (another berth removing an empty /berth): the chain is retried then.
 template <typename F>
-Status mkdir_chain(const std::string& dir, F fix) {
-    if (::mkdir(dir.c_str(), 0755) == 0) return fix(dir);
-    if (errno == EEXIST) return ok();
-    if (errno != ENOENT) return sys_error("create cgroup " + dir);
-    auto slash = dir.rfind('/');
-    if (slash == 0 || slash == std::string::npos) return sys_error("create cgroup " + dir);
-    TRY(mkdir_chain(dir.substr(0, slash), fix));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-        return sys_error("create cgroup " + dir);
-    return fix(dir);
+Status mkdir_chain(const std::string& dir, F fix, std::vector<std::string>& created) {
+    for (int attempt = 0;; ++attempt) {
+        if (::mkdir(dir.c_str(), 0755) == 0) {
+            created.push_back(dir);
+            return fix(dir);
+        }
+        if (errno == EEXIST) return ok();
+        if (errno != ENOENT || attempt == 5) return sys_error("create cgroup " + dir);
+        auto slash = dir.rfind('/');
+        if (slash == 0 || slash == std::string::npos) return sys_error("create cgroup " + dir);
+        TRY(mkdir_chain(dir.substr(0, slash), fix, created));
+    }
 }
+
+bool contains_word(const std::string& text, const std::string& word) {
+    std::istringstream in(text);
+    std::string w;
+    while (in >> w)
+        if (w == word) return true;
+    return false;
+}
+
 }  // namespace
 
+bool v2_in_use(const std::string& dir, const std::string& ctl) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return false;
+    std::vector<std::string> subs;
+    while (struct dirent* e = ::readdir(d))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') subs.push_back(e->d_name);
+    ::closedir(d);
+    for (const auto& s : subs) {
+        std::string sub = dir + "/" + s;
+        if (contains_word(value_or(knob::read(sub, "cgroup.subtree_control"), std::string()), ctl))
+            return true;
+        DIR* k = ::opendir(sub.c_str());
+        if (!k) continue;
+        bool used = false;
+        while (struct dirent* e = ::readdir(k)) {
+            std::string n = e->d_name;
+            if (n.rfind(ctl + ".", 0) != 0 || n.size() < 4 || n.substr(n.size() - 4) != ".max")
+                continue;
+            auto v = knob::read(sub, n);
+            if (v && v.value() != "max") used = true;
+        }
+        ::closedir(k);
+        if (used || v2_in_use(sub, ctl)) return true;
+    }
+    return false;
+}
+
 Status Manager::make() {
+    std::vector<std::string> created;
     for (const auto& d : v1_dirs()) {
         const bool cpuset = path("cpuset") == d;
-        TRY(mkdir_chain(d, [cpuset](const std::string& dir) -> Status {
-            if (!cpuset) return ok();
-            // A new v1 cpuset is empty and cannot take tasks until it inherits cpus and mems.
-            std::string parent = dir.substr(0, dir.rfind('/'));
-            for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
-                auto cur = knob::read(dir, k);
-                if (cur && !cur.value().empty()) continue;
-                std::string v = TRY(knob::read(parent, k));
-                TRY(knob::write(dir, k, v));
-            }
-            return ok();
-        }));
+        auto st = mkdir_chain(
+            d,
+            [cpuset](const std::string& dir) -> Status {
+                if (!cpuset) return ok();
+                // A new v1 cpuset is empty and cannot take tasks until it inherits cpus and
+                // mems.
+                std::string parent = dir.substr(0, dir.rfind('/'));
+                for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
+                    auto cur = knob::read(dir, k);
+                    if (cur && !cur.value().empty()) continue;
+                    std::string v = TRY(knob::read(parent, k));
+                    TRY(knob::write(dir, k, v));
+                }
+                return ok();
+            },
+            created);
+        if (!st) {
+            removable_.insert(removable_.end(), created.begin(), created.end());
+            return st;
+        }
     }
     if (!v2_.empty()) {
-        // Controllers must be enabled in every ancestor's subtree_control for the files to
-        // appear here. A level that refuses (processes in an inner node) is left as is and
-        // the knob write later names what is missing.
-        std::string mount = v2_;
-        TRY(mkdir_chain(v2_, [&](const std::string& dir) -> Status {
-            std::string parent = dir.substr(0, dir.rfind('/'));
-            auto avail = knob::read(parent, "cgroup.controllers");
-            if (!avail) return ok();
-            std::istringstream in(avail.value());
-            std::string c;
-            while (in >> c) {
-                if (!v2_controllers_.count(c)) continue;
-                auto st = knob::write(parent, "cgroup.subtree_control", "+" + c);
-                if (!st)
-                    warnings_.push_back("cannot enable " + c + " in " + parent + ": " +
-                                        st.error().str());
-            }
-            return ok();
-        }));
+        // Pure v2: controllers must be enabled in every ancestor's subtree_control for the
+        // files to appear here. A level that refuses (processes in an inner node) is left as
+        // is and the knob write later names what is missing.
+        auto st = mkdir_chain(
+            v2_,
+            [&](const std::string& dir) -> Status {
+                if (v2_controllers_.empty()) return ok();
+                std::string parent = dir.substr(0, dir.rfind('/'));
+                auto avail = knob::read(parent, "cgroup.controllers");
+                if (!avail) return ok();
+                std::istringstream in(avail.value());
+                std::string c;
+                while (in >> c) {
+                    if (!v2_controllers_.count(c)) continue;
+                    auto st = knob::write(parent, "cgroup.subtree_control", "+" + c);
+                    if (!st)
+                        warnings_.push_back("cannot enable " + c + " in " + parent + ": " +
+                                            st.error().str());
+                }
+                return ok();
+            },
+            created);
+        if (!st) {
+            removable_.insert(removable_.end(), created.begin(), created.end());
+            return st;
+        }
     }
+    // The leaves themselves are removed by destroy(); only the parents are remembered.
+    std::vector<std::string> leaves = v1_dirs();
+    leaves.push_back(v2_);
+    for (const auto& c : created)
+        if (std::find(leaves.begin(), leaves.end(), c) == leaves.end() &&
+            std::find(removable_.begin(), removable_.end(), c) == removable_.end())
+            removable_.push_back(c);
+    return ok();
+}
+
+Status Manager::enable_v2(const std::string& ctl) {
+    if (v2_controllers_.count(ctl)) return ok();
+    if (!v2_available_.count(ctl) || v2_.empty() || unified_mount_.empty() ||
+        v2_.rfind(unified_mount_ + "/", 0) != 0)
+        return error(std::string("linux.resources: the ") + ctl +
+                     " cgroup controller is not available on this host");
+    // Walk from the mount point down to the cgroup's parent, enabling at each level.
+    std::string dir = unified_mount_;
+    size_t pos = unified_mount_.size();
+    while (pos < v2_.size()) {
+        std::string sc = TRY(knob::read(dir, "cgroup.subtree_control"));
+        if (!contains_word(sc, ctl)) {
+            TRY_CTX(knob::write(dir, "cgroup.subtree_control", "+" + ctl),
+                    "enable the " + ctl + " controller on cgroup v2");
+            enabled_.emplace_back(dir, ctl);
+        }
+        pos = v2_.find('/', pos + 1);
+        if (pos == std::string::npos) break;
+        dir = v2_.substr(0, pos);
+    }
+    v2_controllers_.insert(ctl);
     return ok();
 }
 
@@ -175,6 +278,10 @@ Status Manager::apply(const spec::Resources& r) {
         if (auto it = v1_.find(ctl); it != v1_.end()) return std::make_pair(it->second, false);
         if (v2_controllers_.count(ctl)) return std::make_pair(v2_, true);
         if (!needed) return std::make_pair(std::string(), false);
+        if (v2_available_.count(ctl)) {
+            TRY(enable_v2(ctl));
+            return std::make_pair(v2_, true);
+        }
         return error(std::string("linux.resources: the ") + ctl +
                      " cgroup controller is not available on this host");
     };
@@ -247,8 +354,11 @@ Status Manager::apply(const spec::Resources& r) {
     if (!r.unified.empty()) {
         if (v2_.empty())
             return error("linux.resources.unified: cgroup v2 is not mounted on this host");
-        std::set<std::string> allowed = v2_controllers_;
-        TRY(v2::unified(v2_, r.unified, allowed));
+        for (const auto& [k, v] : r.unified) {
+            std::string ctl = k.substr(0, k.find('.'));
+            if (!v2_controllers_.count(ctl) && v2_available_.count(ctl)) TRY(enable_v2(ctl));
+        }
+        TRY(v2::unified(v2_, r.unified, v2_available_));
     }
     return ok();
 }
@@ -281,6 +391,10 @@ nlohmann::json Manager::to_state() const {
     j["v1"] = v1_;
     j["v2"] = v2_;
     j["v2_controllers"] = v2_controllers_;
+    j["v2_available"] = v2_available_;
+    j["unified_mount"] = unified_mount_;
+    j["removable"] = removable_;
+    j["enabled"] = enabled_;
     return j;
 }
 
@@ -303,9 +417,14 @@ Result<Manager> Manager::from_paths(const std::map<std::string, std::string>& pa
         else
             m.v1_[c] = d;
     }
-    if (!m.v2_.empty())
+    if (!m.v2_.empty()) {
+        m.unified_mount_ = l.unified;
         for (const auto& c : l.v2_controllers)
-            if (l.on_v2(c)) m.v2_controllers_.insert(c);
+            if (l.on_v2(c)) m.v2_available_.insert(c);
+        // Without the saved set, assume what a hybrid cgroup may use is enabled (paths only
+        // come from state written before berth enabled hybrid controllers on demand).
+        m.v2_controllers_ = m.v2_available_;
+    }
     // The hierarchy-relative path, for messages: a directory minus its mount point.
     std::string dir = m.v2_, mnt = l.unified;
     if (dir.empty()) {
@@ -333,6 +452,15 @@ Result<Manager> Manager::from_state(const nlohmann::json& j) {
         m.v1_ = j.at("v1").get<std::map<std::string, std::string>>();
         m.v2_ = j.at("v2").get<std::string>();
         m.v2_controllers_ = j.at("v2_controllers").get<std::set<std::string>>();
+        // State from before on-demand enabling has none of these: then what was enabled is
+        // all that is available, and nothing is known to be removable.
+        m.v2_available_ = j.value("v2_available", m.v2_controllers_);
+        m.unified_mount_ = j.value("unified_mount", std::string());
+        m.removable_ = j.value("removable", std::vector<std::string>());
+        m.enabled_ = j.value("enabled", std::vector<std::pair<std::string, std::string>>());
+        for (const auto& d : m.removable_)
+            if (d.find("/../") != std::string::npos || d.empty() || d.front() != '/')
+                return error("cgroup state: bad path '" + d + "'");
         for (const auto& [c, d] : m.v1_)
             if (d.find("/../") != std::string::npos)
                 return error("cgroup state: bad path '" + d + "'");

@@ -5,6 +5,8 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "runtime/cgroups/cgroups.hpp"
@@ -14,7 +16,8 @@ namespace berth::cgroups {
 
 namespace {
 
-using json = nlohmann::json;
+// runc's encoder writes struct fields in declaration order: keep insertion order.
+using json = nlohmann::ordered_json;
 
 std::map<std::string, uint64_t> keyed(const std::string& dir, const std::string& name) {
     std::map<std::string, uint64_t> out;
@@ -93,8 +96,8 @@ json cpu_v1(const std::string& acct, const std::string& cpu) {
     if (!cpu.empty()) {
         auto st = keyed(cpu, "cpu.stat");
         put(th, "periods", st["nr_periods"]);
-        put(th, "throttled_periods", st["nr_throttled"]);
-        put(th, "throttled_time", st["throttled_time"]);
+        put(th, "throttledPeriods", st["nr_throttled"]);
+        put(th, "throttledTime", st["throttled_time"]);
     }
     c["throttling"] = th;
     return c;
@@ -108,8 +111,8 @@ json cpu_v2(const std::string& dir) {
     usage["user"] = st["user_usec"] * 1000;
     json th = json::object();
     put(th, "periods", st["nr_periods"]);
-    put(th, "throttled_periods", st["nr_throttled"]);
-    put(th, "throttled_time", st["throttled_usec"] * 1000);
+    put(th, "throttledPeriods", st["nr_throttled"]);
+    put(th, "throttledTime", st["throttled_usec"] * 1000);
     return json{{"usage", usage}, {"throttling", th}};
 }
 
@@ -209,17 +212,14 @@ json io_v2(const std::string& dir) {
             if (eq == std::string::npos) continue;
             std::string k = kv.substr(0, eq);
             uint64_t v = std::stoull(kv.substr(eq + 1));
+            const bool is_bytes = k == "rbytes" || k == "wbytes";
+            if (!is_bytes && k != "rios" && k != "wios") continue;
             json e = json::object();
             put(e, "major", maj);
             put(e, "minor", min);
+            e["op"] = k[0] == 'r' ? "Read" : "Write";
             put(e, "value", v);
-            if (k == "rbytes" || k == "wbytes") {
-                e["op"] = k == "rbytes" ? "Read" : "Write";
-                bytes.push_back(e);
-            } else if (k == "rios" || k == "wios") {
-                e["op"] = k == "rios" ? "Read" : "Write";
-                ios.push_back(e);
-            }
+            (is_bytes ? bytes : ios).push_back(e);
         }
     }
     if (!bytes.empty()) b["ioServiceBytesRecursive"] = bytes;
@@ -241,6 +241,7 @@ json hugetlb_stats(const std::string& dir, bool v2) {
         if (size.find('.') == std::string::npos) sizes.push_back(size);
     }
     ::closedir(d);
+    std::sort(sizes.begin(), sizes.end());  // a Go map is encoded with sorted keys
     for (const auto& s : sizes) {
         json e = json::object();
         const std::string p = "hugetlb." + s;
@@ -257,7 +258,8 @@ json hugetlb_stats(const std::string& dir, bool v2) {
     return h;
 }
 
-json cpuset_stats(const std::string& dir) {
+// runc's CPUSet: the lists (omitempty), and the v1 flags always (zero on v2).
+json cpuset_stats(const std::string& dir, bool v2) {
     json c = json::object();
     auto list = [&](const char* name) {
         std::vector<uint64_t> out;
@@ -275,29 +277,41 @@ json cpuset_stats(const std::string& dir) {
         }
         return out;
     };
-    auto cpus =
-        list(knob::exists(dir, "cpuset.effective_cpus") ? "cpuset.effective_cpus" : "cpuset.cpus");
-    auto mems =
-        list(knob::exists(dir, "cpuset.effective_mems") ? "cpuset.effective_mems" : "cpuset.mems");
+    auto flag = [&](const char* name) -> uint64_t {
+        return v2 ? 0 : u64(dir, std::string("cpuset.") + name);
+    };
+    auto cpus = list(v2 ? "cpuset.cpus.effective" : "cpuset.cpus");
+    auto mems = list(v2 ? "cpuset.mems.effective" : "cpuset.mems");
     if (!cpus.empty()) c["cpus"] = cpus;
+    c["cpu_exclusive"] = flag("cpu_exclusive");
     if (!mems.empty()) c["mems"] = mems;
+    for (const char* k : {"mem_hardwall", "mem_exclusive", "memory_migrate", "memory_spread_page",
+                          "memory_spread_slab", "memory_pressure", "sched_load_balance"})
+        c[k] = flag(k);
+    int64_t relax = 0;
+    if (!v2) {
+        auto s = knob::read(dir, "cpuset.sched_relax_domain_level");
+        if (s) relax = std::strtoll(s.value().c_str(), nullptr, 10);
+    }
+    c["sched_relax_domain_level"] = relax;
     return c;
 }
 
 }  // namespace
 
-Result<nlohmann::json> Manager::stats() const {
+Result<nlohmann::ordered_json> Manager::stats() const {
     json data = json::object();
     const bool v2 = mode_ == Mode::v2;
     if (v2) {
         data["cpu"] = cpu_v2(v2_);
-        data["cpuset"] = cpuset_stats(v2_);
+        data["cpuset"] = cpuset_stats(v2_, true);
         data["memory"] = memory_v2(v2_);
         data["pids"] = pids_stats(v2_);
         data["blkio"] = io_v2(v2_);
     } else {
         data["cpu"] = cpu_v1(path("cpuacct"), path("cpu"));
-        data["cpuset"] = path("cpuset").empty() ? json::object() : cpuset_stats(path("cpuset"));
+        data["cpuset"] =
+            path("cpuset").empty() ? json::object() : cpuset_stats(path("cpuset"), false);
         data["memory"] = path("memory").empty() ? json::object() : memory_v1(path("memory"));
         data["pids"] = path("pids").empty() ? json::object() : pids_stats(path("pids"));
         data["blkio"] = path("blkio").empty() ? json::object() : blkio_v1(path("blkio"));

@@ -52,7 +52,7 @@ Result<int64_t> parse_duration_ms(const std::string& s) {
     return static_cast<int64_t>(total < 1 ? 1 : total);
 }
 
-void emit(const char* type, const std::string& id, const nlohmann::json* data) {
+void emit(const char* type, const std::string& id, const nlohmann::ordered_json* data) {
     // runc's field order: type, id, data (data left out when empty, as omitempty does).
     std::string line =
         std::string("{\"type\":\"") + type + "\",\"id\":" + nlohmann::json(id).dump();

@@ -147,10 +147,24 @@ int cmd_update(const GlobalOptions& g, const std::vector<std::string>& argv) {
     auto c = open_container_cgroup(g.root, *id, true);
     if (!c) return fail(c.error());
     if (!c->alive) return fail(error("container not running"));
-    if (auto st = c->cg.apply(*res); !st)
+    // Like runc, the update is merged into the resources kept in state.json and the whole
+    // set is applied, so a driver sees the old period next to a new quota; the merged set
+    // is saved for the next update (and for whoever reads state.json).
+    spec::Resources base;
+    if (!c->state.resources.is_null()) {
+        auto saved = spec::parse_resources_json(c->state.resources);
+        if (!saved) return fail(saved.error().with_context("state of container '" + *id + "'"));
+        base = std::move(*saved);
+    }
+    spec::Resources merged = cgroups::merge_resources(base, *res);
+    if (auto st = c->cg.apply(merged); !st)
         return fail(st.error().with_context("update container '" + *id + "'"));
     for (const auto& w : c->cg.warnings())
         log::warn(w);
+    c->state.resources = spec::to_json(merged);
+    c->state.cgroup = c->cg.to_state();
+    if (auto st = c->dir.save(c->state); !st)
+        return fail(st.error().with_context("save state of container '" + *id + "'"));
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <array>
 
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/linux/mounts_copyup.hpp"
 
 namespace berth::runtime::linux_ {
@@ -40,23 +41,6 @@ Error fs_error(int err, int fs_fd, const std::string& what) {
     return Error::sys(err, detail.empty() ? what : what + " (" + detail + ")");
 }
 
-// Clean destination path for lexical checks ("/proc/../proc/./sys" -> "/proc/sys").
-std::string clean_abs(const std::string& p) {
-    std::vector<std::string> out;
-    for (auto& c : path_components(p)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string s;
-    for (auto& c : out)
-        s += "/" + c;
-    return s.empty() ? "/" : s;
-}
-
 // Files under /proc that may be overmounted (what lxcfs emulates), as runc allows.
 constexpr std::array kProcOvermountable = {
     "/proc/cpuinfo",
@@ -76,7 +60,7 @@ constexpr std::array kProcOvermountable = {
 // replace the files the runtime later writes (/proc/self/attr/*, /proc/sys/*) with plain files.
 // Only procfs may sit at /proc, and inside procfs only the lxcfs files may be covered.
 Status check_proc_target(const PlannedMount& pm, int target_fd, int source_fd) {
-    std::string dest = clean_abs(pm.destination);
+    std::string dest = clean_path(pm.destination);
     long magic = TRY(fs_magic(target_fd));
     bool on_proc = magic == PROC_SUPER_MAGIC;
     if (dest == "/proc") {

@@ -15,6 +15,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/linux/mounts.hpp"
 
 namespace berth::runtime::linux_ {
@@ -37,20 +38,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // The v1 hierarchies this process sees, from its mountinfo (fstype "cgroup").
 Result<std::vector<Hierarchy>> v1_hierarchies() {
-    auto text = TRY(read_file("/proc/self/mountinfo"));
+    auto table = TRY(read_mountinfo());
     std::vector<Hierarchy> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        auto pre = split(line.substr(0, dash), ' ');
-        auto post = split(line.substr(dash + 3), ' ');
-        if (pre.size() < 5 || post.size() < 3 || post[0] != "cgroup") continue;
+    for (auto& m : table) {
+        if (m.fstype != "cgroup") continue;
         Hierarchy h;
-        h.root = pre[3];
-        h.mountpoint = pre[4];
-        for (auto& o : split(post[2], ','))
+        h.root = m.root;
+        h.mountpoint = m.mount_point;
+        for (auto& o : m.super_options)
             if (o != "rw" && o != "ro") h.options.push_back(o);
         // Two mounts of one hierarchy (bind copies): keep the first.
         bool dup = false;

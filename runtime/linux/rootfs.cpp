@@ -28,6 +28,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "base/unique_fd.hpp"
 #include "runtime/linux/devices.hpp"
 #include "runtime/linux/masked.hpp"
@@ -41,6 +42,7 @@ namespace berth::runtime::linux_ {
 struct RootfsPlan {
     std::string rootfs;             // absolute, symlinks on the host resolved
     bool readonly = false;          // root.readonly
+    std::string cwd;                // process.cwd, made before "/" can turn read-only
     unsigned long propagation = 0;  // rootfsPropagation; 0 when not given
     std::vector<PlannedMount> mounts;
     std::vector<DeviceNode> devices;
@@ -55,22 +57,6 @@ void RootfsPlanDeleter::operator()(RootfsPlan* p) const {
 }
 
 namespace {
-
-std::string clean(const std::string& p) {
-    std::vector<std::string> out;
-    for (auto& c : path_components(p)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string s;
-    for (auto& c : out)
-        s += "/" + c;
-    return s.empty() ? "/" : s;
-}
 
 Status check_paths(const std::vector<std::string>& paths, const char* field) {
     for (size_t i = 0; i < paths.size(); ++i)
@@ -123,7 +109,36 @@ Status do_pivot_root(int root_fd) {
     return ok();
 }
 
-Status do_move_root(int root_fd) {
+// With --no-pivot the host's mounts stay in the namespace under the moved rootfs, where a
+// chroot escape would reach them. As runc's msMoveRoot does, every full proc and sysfs mount
+// outside the rootfs is detached (propagation made slave first so the host keeps its own),
+// or covered with an empty tmpfs where detaching is refused.
+Status hide_host_proc_sys(const std::string& rootfs) {
+    auto table = read_mountinfo();
+    if (!table) return std::move(table).error().with_context("--no-pivot");
+    std::vector<std::string> targets;
+    for (const auto& m : *table) {
+        if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs")) continue;
+        if (m.mount_point == rootfs || m.mount_point.rfind(rootfs + "/", 0) == 0) continue;
+        targets.push_back(m.mount_point);
+    }
+    // Deepest first, so a parent's detach does not hide a child still to be handled.
+    for (auto it = targets.rbegin(); it != targets.rend(); ++it) {
+        const char* p = it->c_str();
+        if (mount(nullptr, p, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+            if (errno == ENOENT || errno == EINVAL) continue;  // already gone with a parent
+            return sys_error("--no-pivot: make '" + *it + "' rslave");
+        }
+        if (umount2(p, MNT_DETACH) == 0) continue;
+        if (errno != EINVAL && errno != EPERM) return sys_error("--no-pivot: detach '" + *it + "'");
+        if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0)
+            return sys_error("--no-pivot: cover '" + *it + "'");
+    }
+    return ok();
+}
+
+Status do_move_root(int root_fd, const std::string& rootfs) {
+    TRY(hide_host_proc_sys(rootfs));
     if (fchdir(root_fd) < 0) return sys_error("chdir new root");
     if (move_mount(root_fd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return sys_error("move rootfs onto /");
@@ -146,13 +161,15 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
         return error("root.path: '" + spec.root->path + "' is not a directory");
     plan->rootfs = real;
     plan->readonly = spec.root->readonly;
+    if (spec.process && !spec.process->cwd.empty()) plan->cwd = spec.process->cwd;
 
     if (spec.linux_ && !spec.linux_->rootfs_propagation.empty())
         plan->propagation = TRY(parse_propagation(spec.linux_->rootfs_propagation));
 
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         auto pm = TRY(plan_mount(spec.mounts[i], i, bundle_dir));
-        if (pm.kind == MountKind::Bind && clean(pm.destination) == "/dev") plan->setup_dev = false;
+        if (pm.kind == MountKind::Bind && clean_path(pm.destination) == "/dev")
+            plan->setup_dev = false;
         if (pm.opts.idmap) {
             const auto& m = spec.mounts[i];
             std::vector<spec::IDMapping> uids = m.uid_mappings, gids = m.gid_mappings;
@@ -207,7 +224,7 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
     bool dev_readonly = false;
     for (const auto& pm : plan.mounts) {
         MountEnv e = env;
-        if (plan.setup_dev && pm.kind != MountKind::Bind && clean(pm.destination) == "/dev" &&
+        if (plan.setup_dev && pm.kind != MountKind::Bind && clean_path(pm.destination) == "/dev" &&
             (pm.opts.flags & MS_RDONLY)) {
             e.defer_readonly = true;
             dev_readonly = true;
@@ -243,6 +260,11 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
         TRY(apply_masked_paths(plan.masked_paths, root.get(), devnull->get()));
     }
 
+    // As runc: a missing cwd is made now, inside the root, while "/" is still writable (a
+    // read-only root would refuse it after the pivot). Failure is left for the chdir to
+    // report, with the path, after the pivot.
+    if (!plan.cwd.empty()) (void)mkdir_all_in_root(root.get(), plan.cwd);
+
     if (ctx.before_pivot) {
         if (fchdir(root.get()) < 0) return sys_error("chdir rootfs");
         TRY_CTX(ctx.before_pivot(), "before pivot_root");
@@ -250,7 +272,7 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
 
     // 6. Pivot, then what applies to the new "/" itself.
     if (ctx.no_pivot)
-        TRY(do_move_root(root.get()));
+        TRY(do_move_root(root.get(), plan.rootfs));
     else
         TRY(do_pivot_root(root.get()));
     UniqueFd newroot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

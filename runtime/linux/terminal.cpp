@@ -58,9 +58,9 @@ RawMode::RawMode(int fd) {
     termios t;
     if (::tcgetattr(fd, &t) < 0) return;
     saved_ = t;
+    // Fully raw, output processing (OPOST) included, as runc's console.SetRaw: the container's
+    // own pty already turns "\n" into "\r\n"; a second translation here printed "\r\r\n".
     ::cfmakeraw(&t);
-    // Output post-processing stays on, as runc's console does.
-    t.c_oflag = saved_.c_oflag;
     if (::tcsetattr(fd, TCSANOW, &t) == 0) fd_ = fd;
 }
 

@@ -26,26 +26,29 @@ Status apply_user(const spec::User& u, bool keep_caps) {
     return ok();
 }
 
+std::optional<std::vector<std::string>> passwd_entry(uint32_t uid, const std::string& path) {
+    auto text = read_file(path, 4 << 20);
+    if (!text) return std::nullopt;
+    std::istringstream in(*text);
+    std::string line;
+    const std::string want = std::to_string(uid);
+    while (std::getline(in, line)) {
+        // name:pw:uid:gid:gecos:home:shell
+        std::vector<std::string> f;
+        std::stringstream ls(line);
+        std::string x;
+        while (std::getline(ls, x, ':'))
+            f.push_back(x);
+        if (f.size() >= 6 && f[2] == want) return f;
+    }
+    return std::nullopt;
+}
+
 void add_home(std::vector<std::string>& env, uint32_t uid) {
     for (const auto& e : env)
         if (e.rfind("HOME=", 0) == 0) return;
     std::string home = "/";
-    if (auto text = read_file("/etc/passwd", 4 << 20)) {
-        std::istringstream in(*text);
-        std::string line;
-        while (std::getline(in, line)) {
-            // name:pw:uid:gid:gecos:home:shell
-            std::vector<std::string> f;
-            std::stringstream ls(line);
-            std::string x;
-            while (std::getline(ls, x, ':'))
-                f.push_back(x);
-            if (f.size() >= 6 && f[2] == std::to_string(uid)) {
-                if (!f[5].empty()) home = f[5];
-                break;
-            }
-        }
-    }
+    if (auto f = passwd_entry(uid); f && !(*f)[5].empty()) home = (*f)[5];
     env.push_back("HOME=" + home);
 }
 

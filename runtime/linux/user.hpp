@@ -2,6 +2,7 @@
 // environment details that depend on it (HOME) — applied in the child after pivot.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@ namespace berth::runtime::linux_ {
 // setresuid. Capabilities are kept across the uid change (PR_SET_KEEPCAPS) so the caller
 // can then set the exact sets the spec asks for.
 Status apply_user(const spec::User& u, bool keep_caps);
+
+// The fields of uid's line in a passwd file (read directly, as runc's Go code does: berth is
+// linked statically, where glibc's NSS lookups would need its shared libraries again).
+std::optional<std::vector<std::string>> passwd_entry(uint32_t uid,
+                                                     const std::string& path = "/etc/passwd");
 
 // HOME from the container's /etc/passwd for uid (after pivot, "/" is the container's root),
 // "/" when absent; added to env only when env has no HOME, as runc does.

@@ -10,9 +10,17 @@ Authorization header came, and the status sent.
   --redirect-blobs       307 blob GETs to http://localhost:<port>/redirected/... (another
                          host name for this proxy), which fetches with --upstream-creds
   --throttle BPS         send blob bodies at about BPS bytes per second
+  --open-ping            answer GET /v2/ with 200 itself (a registry whose API root needs no
+                         auth while its repositories do)
+  --insufficient-scope N --challenge HDR
+                         answer the first N blob GETs with 401 and WWW-Authenticate: HDR
+                         (a Bearer challenge with error="insufficient_scope")
+The log line also carries tok=<first 8 hex of sha256(Authorization)> (or tok=-), so tests can
+tell whether a retried request came with a new token.
 """
 import argparse
 import base64
+import hashlib
 import http.client
 import http.server
 import threading
@@ -32,9 +40,12 @@ def main():
     ap.add_argument("--redirect-blobs", action="store_true")
     ap.add_argument("--upstream-creds", default="")
     ap.add_argument("--throttle", type=int, default=0)
+    ap.add_argument("--insufficient-scope", type=int, default=0)
+    ap.add_argument("--challenge", default="")
+    ap.add_argument("--open-ping", action="store_true")
     args = ap.parse_args()
     lock = threading.Lock()
-    state = {"failed": 0}
+    state = {"failed": 0, "refused": 0}
 
     def log(line):
         with lock, open(args.log, "a") as f:
@@ -47,8 +58,10 @@ def main():
             pass
 
         def note(self, status):
+            auth = self.headers.get("Authorization")
+            tok = hashlib.sha256(auth.encode()).hexdigest()[:8] if auth else "-"
             log(f"{self.command} {self.path} range={self.headers.get('Range', '-')} "
-                f"auth={'yes' if self.headers.get('Authorization') else 'no'} status={status}")
+                f"auth={'yes' if auth else 'no'} status={status} tok={tok}")
 
         def simple(self, status, body=b"", headers=None):
             self.note(status)
@@ -76,6 +89,16 @@ def main():
                     headers["Authorization"] = "Basic " + base64.b64encode(args.upstream_creds.encode()).decode()
             elif args.redirect_blobs and is_blob and self.command == "GET":
                 self.simple(307, headers={"Location": f"http://localhost:{args.port}/redirected{path}"})
+                return
+            if args.open_ping and path == "/v2/":
+                self.simple(200, b"{}", {"Content-Type": "application/json",
+                                         "Docker-Distribution-API-Version": "registry/2.0"})
+                return
+            if is_blob and self.command == "GET" and state["refused"] < args.insufficient_scope:
+                with lock:
+                    state["refused"] += 1
+                self.simple(401, b'{"errors":[{"code":"DENIED","message":"insufficient scope"}]}',
+                            {"WWW-Authenticate": args.challenge, "Content-Type": "application/json"})
                 return
             if (is_blob or is_manifest) and state["failed"] < args.fail:
                 with lock:

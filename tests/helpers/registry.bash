@@ -4,12 +4,15 @@
 # Every process started here is recorded in $TEST_DIR/pids and killed by stop_registries.
 
 HELPERS_DIR=${BERTH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/helpers
+# The system interpreter: a python3 on PATH may be a pyenv shim that takes seconds to start
+# on a loaded machine, longer than wait_port waits.
+PY=$(command -v /usr/bin/python3 || command -v python3)
 
 # wait_port PORT: until something accepts on 127.0.0.1:PORT (5 s at most).
 wait_port() {
 	local i
 	for i in $(seq 50); do
-		python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',int(sys.argv[1])),0.2)" "$1" 2>/dev/null && return 0
+		"$PY" -c "import socket,sys; s=socket.create_connection(('127.0.0.1',int(sys.argv[1])),0.2)" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	fail "nothing listening on port $1"
@@ -32,7 +35,8 @@ stop_registries() {
 	rm -f "$TEST_DIR/pids"
 }
 
-# make_ca DIR: a CA and a server certificate for 127.0.0.1/localhost signed by it.
+# make_ca DIR: a CA and a server certificate for 127.0.0.1/localhost signed by it, and a
+# client certificate (client.cert, client.key) signed by the same CA for clientcas.
 make_ca() {
 	local d=$1
 	mkdir -p "$d"
@@ -43,11 +47,18 @@ make_ca() {
 	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
 	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
 		-days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=berth test client" \
+		-keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
+	printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' >"$d/client.cnf"
+	openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/client.cnf" -out "$d/client.cert" 2>/dev/null
 }
 
-# start_registry MODE [PORT]: MODE is plain, tls, htpasswd, token (plain HTTP registry and
-# token server) or tls-token (TLS registry, token realm still plain HTTP). Sets REG (host:port),
-# REG_PORT, REG_DIR, REG_PID. Storage and config live in $TEST_DIR/registry-$REG_PORT.
+# start_registry MODE [PORT]: MODE is plain, tls, tls-clientcert (TLS, and clients must
+# present a certificate signed by the same CA), htpasswd, token (plain HTTP registry and
+# token server; $TOKEN_SERVER_ARGS are added to the token server's flags) or tls-token (TLS
+# registry, token realm still plain HTTP). Sets REG (host:port), REG_PORT, REG_DIR, REG_PID.
+# Storage and config live in $TEST_DIR/registry-$REG_PORT.
 start_registry() {
 	local mode=$1
 	REG_PORT=${2:-$(free_port)}
@@ -64,6 +75,10 @@ start_registry() {
 		tls | tls-token)
 			make_ca "$REG_DIR/ca"
 			echo "  tls: {certificate: $REG_DIR/ca/server.crt, key: $REG_DIR/ca/server.key}"
+			;;
+		tls-clientcert)
+			make_ca "$REG_DIR/ca"
+			echo "  tls: {certificate: $REG_DIR/ca/server.crt, key: $REG_DIR/ca/server.key, clientcas: [$REG_DIR/ca/ca.crt]}"
 			;;
 		esac
 		case $mode in
@@ -85,16 +100,18 @@ start_registry() {
 }
 
 # start_token_server: tests/helpers/token_server.py issuing JWTs for user testuser/testpass
-# (pull and push) and anonymous (pull only). Sets TOKEN_PORT, TOKEN_DIR.
+# (pull and push) and anonymous (pull only), every request logged to
+# $TOKEN_DIR/requests.log. Sets TOKEN_PORT, TOKEN_DIR.
 start_token_server() {
 	TOKEN_DIR="$TEST_DIR/token"
 	mkdir -p "$TOKEN_DIR"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=berth token signer" \
 		-keyout "$TOKEN_DIR/token.key" -out "$TOKEN_DIR/token.crt" 2>/dev/null
 	TOKEN_PORT=$(free_port)
-	python3 "$HELPERS_DIR/token_server.py" --port "$TOKEN_PORT" --key "$TOKEN_DIR/token.key" \
+	"$PY" "$HELPERS_DIR/token_server.py" --port "$TOKEN_PORT" --key "$TOKEN_DIR/token.key" \
 		--cert "$TOKEN_DIR/token.crt" --issuer berth-test-issuer --service berth-test-registry \
-		--user testuser:testpass --log "$TOKEN_DIR/requests.log" >"$TOKEN_DIR/server.log" 2>&1 &
+		--user testuser:testpass --log "$TOKEN_DIR/requests.log" ${TOKEN_SERVER_ARGS:-} \
+		>"$TOKEN_DIR/server.log" 2>&1 &
 	track $!
 	wait_port "$TOKEN_PORT"
 }
@@ -105,7 +122,7 @@ start_proxy() {
 	PROXY_PORT=$(free_port)
 	PROXY=127.0.0.1:$PROXY_PORT
 	PROXY_LOG="$TEST_DIR/proxy-$PROXY_PORT.log"
-	python3 "$HELPERS_DIR/fault_proxy.py" --port "$PROXY_PORT" --upstream "$REG" \
+	"$PY" "$HELPERS_DIR/fault_proxy.py" --port "$PROXY_PORT" --upstream "$REG" \
 		--log "$PROXY_LOG" "$@" >"$TEST_DIR/proxy-$PROXY_PORT.out" 2>&1 &
 	track $!
 	wait_port "$PROXY_PORT"

@@ -10,6 +10,7 @@ import argparse
 import base64
 import http.server
 import json
+import math
 import os
 import subprocess
 import threading
@@ -30,8 +31,16 @@ def main():
     ap.add_argument("--service", required=True)
     ap.add_argument("--user", default="")
     ap.add_argument("--log", default=os.devnull)
-    ap.add_argument("--expires", type=int, default=300)
+    ap.add_argument("--expires", type=int, default=300,
+                    help="token lifetime in seconds (the JWT's exp and expires_in)")
+    ap.add_argument("--claimed-expires", type=int, default=None,
+                    help="expires_in to announce instead of --expires (a server that lies)")
+    ap.add_argument("--exp-skew", type=int, default=0,
+                    help="subtract from the exp claim: docker-registry 2.8 accepts tokens up to "
+                         "60 s past exp (clock-skew leeway), so --exp-skew 60 makes a token "
+                         "really stop working after --expires")
     ap.add_argument("--field", default="token", help="token or access_token")
+    ap.add_argument("--pad", type=int, default=0, help="add a field of this many bytes")
     args = ap.parse_args()
 
     der = subprocess.run(["openssl", "x509", "-in", args.cert, "-outform", "DER"],
@@ -92,13 +101,19 @@ def main():
                     actions = [a for a in actions if a == "pull"]
                 access.append({"type": typ, "name": name, "actions": actions})
             now = int(time.time())
+            # Rounded up: the token lives at least --expires seconds.
+            exp = math.ceil(time.time() + args.expires) - args.exp_skew
             claims = {"iss": args.issuer, "sub": user or "", "aud": args.service,
-                      "exp": now + args.expires, "nbf": now - 10, "iat": now,
+                      "exp": exp, "nbf": now - 10 - args.exp_skew, "iat": now,
                       "jti": b64url(os.urandom(12)), "access": access}
             with lock, open(args.log, "a") as f:
                 f.write(f"token user={user or 'anonymous'} scopes={q.get('scope', [])}\n")
-            self.reply(200, {args.field: sign(claims), "expires_in": args.expires,
-                             "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+            expires_in = args.expires if args.claimed_expires is None else args.claimed_expires
+            body = {args.field: sign(claims), "expires_in": expires_in,
+                    "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))}
+            if args.pad:
+                body["pad"] = "x" * args.pad
+            self.reply(200, body)
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True

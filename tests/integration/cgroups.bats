@@ -24,6 +24,13 @@ teardown() {
 		runc --root "$RUNC_ROOT" delete -f ref >/dev/null 2>&1 || true
 	fi
 	teardown_common
+	# The parent cgroups a failed test made or left ($P): gone after its containers are.
+	if [ -n "${P:-}" ]; then
+		local h
+		for h in /sys/fs/cgroup/*/; do
+			if [ -d "$h${P#/}" ]; then find "$h${P#/}" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+		done
+	fi
 }
 
 # cg_dir CONTROLLER: the test cgroup's directory in the hierarchy holding CONTROLLER.
@@ -139,10 +146,14 @@ no_leftover() {
 	[ -n "$b" ] || b=0
 	"$PROBE" thaw "$STATE"
 	[ "$("$PROBE" frozen "$STATE")" = thawed ]
-	sleep 0.3
-	# The loop truncates then writes: read until a number shows.
+	# The loop truncates then writes: read until a number past the frozen one shows (a loaded
+	# machine may take a while to schedule the thawed shell).
 	c=
-	for _ in $(seq 20); do c=$(cat "$TEST_DIR/count"); [ -n "$c" ] && break; sleep 0.05; done
+	for _ in $(seq 100); do
+		c=$(cat "$TEST_DIR/count")
+		[ -n "$c" ] && [ "$c" -gt "$b" ] && break
+		sleep 0.05
+	done
 	[ -n "$c" ] && [ "$c" -gt "$b" ]
 }
 
@@ -265,4 +276,104 @@ berth_container() {
 	[ "$(berth state ctr | jq -r .status)" = stopped ]
 	berth delete ctr
 	no_leftover "$CG"
+}
+
+# unified_sc: the cgroup2 root's subtree_control (hybrid and v2), or "-" without cgroup2.
+unified_sc() {
+	if [ -f /sys/fs/cgroup/unified/cgroup.subtree_control ]; then
+		cat /sys/fs/cgroup/unified/cgroup.subtree_control
+	elif [ -f /sys/fs/cgroup/cgroup.subtree_control ]; then
+		cat /sys/fs/cgroup/cgroup.subtree_control
+	else
+		echo -
+	fi
+}
+
+@test "cgroups: berth create and delete leave every hierarchy as berth found it" {
+	sc=$(unified_sc)
+	P="/berth-leak-$$-$RANDOM"
+	setup_bundle sleep 100
+	# A nested path under a parent that does not exist: berth makes and removes all of it.
+	update_config ".linux.cgroupsPath = \"$P/a/c1\""
+	berth create --bundle "$BUNDLE" c1
+	[ -d "/sys/fs/cgroup/memory$P/a/c1" ] || [ -d "/sys/fs/cgroup$P/a/c1" ]
+	berth delete --force c1
+	no_leftover "$P"
+	# A parent berth did not make stays, even when empty.
+	for h in /sys/fs/cgroup/*/; do
+		[ -f "$h/cgroup.procs" ] || continue
+		mkdir "$h${P#/}"
+		# A cpuset cgroup needs cpus and mems before its children can take tasks.
+		if [ -f "$h/cpuset.cpus" ]; then
+			cat "$h/cpuset.cpus" >"$h${P#/}/cpuset.cpus"
+			cat "$h/cpuset.mems" >"$h${P#/}/cpuset.mems"
+		fi
+	done
+	update_config ".linux.cgroupsPath = \"$P/c2\""
+	berth create --bundle "$BUNDLE" c2
+	berth delete --force c2
+	for h in /sys/fs/cgroup/*/; do
+		[ -f "$h/cgroup.procs" ] || continue
+		[ -d "$h${P#/}" ] || fail "$h${P#/} was removed"
+		[ ! -d "$h${P#/}/c2" ] || fail "$h${P#/}/c2 left behind"
+		rmdir "$h${P#/}"
+	done
+	# The default /berth/<id>: both containers' directories go; /berth itself stays only
+	# while it holds another container's cgroup (other tests may run beside this one).
+	update_config 'del(.linux.cgroupsPath)'
+	berth create --bundle "$BUNDLE" "d1-$$"
+	berth create --bundle "$BUNDLE" "d2-$$"
+	[ -d "/sys/fs/cgroup/memory/berth/d1-$$" ] || [ -d "/sys/fs/cgroup/berth/d1-$$" ]
+	berth delete --force "d1-$$"
+	[ -d "/sys/fs/cgroup/memory/berth/d2-$$" ] || [ -d "/sys/fs/cgroup/berth/d2-$$" ]
+	berth delete --force "d2-$$"
+	no_leftover "/berth/d1-$$"
+	no_leftover "/berth/d2-$$"
+	for h in /sys/fs/cgroup/*/berth /sys/fs/cgroup/berth; do
+		[ -d "$h" ] || continue
+		[ -n "$(find "$h" -mindepth 1 -maxdepth 1 -type d)" ] || fail "$h left behind empty"
+	done
+	# Nothing above changed what cgroup2 delegates (hybrid: hugetlb stays free for v1).
+	[ "$(unified_sc)" = "$sc" ]
+}
+
+@test "cgroups: on hybrid, hugetlb is enabled on cgroup2 only for a container with hugepage limits" {
+	requires hybrid
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || skip "no hugetlb on cgroup2"
+	[ -d /sys/fs/cgroup/hugetlb ] && skip "hugetlb is a v1 hierarchy here"
+	sc=$(unified_sc)
+	P="/berth-huge-$$-$RANDOM"
+	setup_bundle sleep 100
+	update_config ".linux.cgroupsPath = \"$P/plain\""
+	berth create --bundle "$BUNDLE" plain
+	[ "$(cat "/sys/fs/cgroup/unified$P/cgroup.subtree_control")" = "" ]
+	[ ! -e "/sys/fs/cgroup/unified$P/plain/hugetlb.2MB.max" ]
+	berth delete --force plain
+	update_config ".linux.cgroupsPath = \"$P/huge\" | .linux.resources.hugepageLimits = [{\"pageSize\": \"2MB\", \"limit\": 4194304}]"
+	berth create --bundle "$BUNDLE" huge
+	[ "$(cat "/sys/fs/cgroup/unified$P/huge/hugetlb.2MB.max")" = 4194304 ]
+	[ "$(berth events --stats huge | jq -c '.data.hugetlb | keys')" = '["2MB"]' ]
+	berth delete --force huge
+	no_leftover "$P"
+	[ "$(unified_sc)" = "$sc" ]
+}
+
+@test "cgroups: 200 berth create/delete --force cycles leave no cgroup behind" {
+	setup_bundle sleep 100
+	P="/berth-cyc-$$-$RANDOM"
+	# Half the containers under the default /berth, half under a nested path of their own.
+	B2="$TEST_DIR/bundle2"
+	mkdir -p "$B2"
+	# Each cycle makes $P, $P/x and the leaf, and delete removes all three.
+	jq --arg r "$BUNDLE/rootfs" --arg p "$P/x/leaf" '.root.path = $r | .linux.cgroupsPath = $p' \
+		"$BUNDLE/config.json" >"$B2/config.json"
+	for i in $(seq 100); do
+		berth create --bundle "$BUNDLE" "cyc-$$-$i"
+		berth delete --force "cyc-$$-$i"
+		berth create --bundle "$B2" "cyp-$$-$i"
+		berth delete --force "cyp-$$-$i"
+	done
+	[ -z "$(ls -d /sys/fs/cgroup/*/berth/cyc-$$-* /sys/fs/cgroup/berth/cyc-$$-* 2>/dev/null)" ]
+	no_leftover "$P"
+	[ -z "$(berth list -q)" ]
 }

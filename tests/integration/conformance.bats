@@ -40,3 +40,37 @@ teardown() { rm -rf "$OUT"; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not ok"*"hostname"* ]]
 }
+
+# hugetlb_sc: every cgroup2 subtree_control that enables hugetlb, one path a line.
+hugetlb_sc() {
+	find /sys/fs/cgroup/unified -name cgroup.subtree_control -exec grep -lw hugetlb {} + 2>/dev/null | sort
+}
+
+@test "--crun-hugetlb runs crun with hugetlb on v1, berth on both layouts, and restores the host" {
+	requires root runc crun hybrid
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || skip "no hugetlb on cgroup2"
+	mountpoint -q /sys/fs/cgroup/hugetlb && skip "hugetlb is already a v1 hierarchy"
+	before=$(hugetlb_sc)
+	run env BERTH="$BERTH" CHECKER="$CHECKER" "$BERTH_SRC/conformance/run" \
+		--runtimes berth,runc,crun --crun-hugetlb --out "$OUT" --report "$OUT/report.md" default
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# crun really ran the checker (it refuses the hybrid layout without the mount).
+	grep -q '^ok ' "$OUT/default.crun.tap"
+	[ "$(grep -c '^ok ' "$OUT/default.berth.tap")" = "$(grep -c '^ok ' "$OUT/default.berth@hugetlb-v1.tap")" ]
+	grep -q 'hugetlb was taken off cgroup2' "$OUT/report.md"
+	grep -q '| berth | runc | berth@hugetlb-v1 | crun |' "$OUT/report.md"
+	# The host as before: no v1 hugetlb mount, and hugetlb enabled where it was (cgroups
+	# other tests removed meanwhile aside).
+	grep -q 'cgroup.subtree_control restored' "$OUT/report.md" ||
+		skip "another program's cgroup kept hugetlb on v1 (conformance/run --restore-hugetlb)"
+	[ ! -e /sys/fs/cgroup/hugetlb ]
+	after=$(hugetlb_sc)
+	for f in $before; do
+		[ -e "$f" ] || continue
+		grep -qw hugetlb "$f" || fail "hugetlb not restored in $f"
+	done
+	for f in $after; do
+		[[ $'\n'"$before"$'\n' == *$'\n'"$f"$'\n'* ]] || [ "$(dirname "$f")" != /sys/fs/cgroup/unified ] || fail "hugetlb newly enabled in $f"
+	done
+}

@@ -16,6 +16,10 @@ status_of() {
 	"$BERTH" --root "$ROOT" state "$1" | jq -r .status
 }
 
+status_pid() {
+	"$BERTH" --root "$ROOT" state "$1" | jq -r .pid
+}
+
 # wait_status ID STATUS: polls up to 5 s.
 wait_status() {
 	local i
@@ -256,4 +260,21 @@ wait_status() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"invalid container id"* ]]
 	[ ! -e "$ROOT/../evil" ]
+}
+
+@test "--no-pivot leaves no host proc or sysfs mount in the container's namespace" {
+	# listmount(2) sees mounts a chroot hides from mountinfo; the container's own /proc,
+	# /sys and their read-only sub-binds must be all that is left, as with pivot_root.
+	cd "$BUNDLE"
+	berth create p </dev/null >/dev/null 2>&1
+	berth create --no-pivot np </dev/null >/dev/null 2>&1
+	pivot=$(python3 "$BERTH_SRC/tests/helpers/ns_mounts.py" "$(status_pid p)" | grep -cE '^(proc|sysfs)$')
+	nopivot=$(python3 "$BERTH_SRC/tests/helpers/ns_mounts.py" "$(status_pid np)" | grep -cE '^(proc|sysfs)$')
+	echo "pivot=$pivot no-pivot=$nopivot"
+	[ "$pivot" -ge 2 ]
+	[ "$nopivot" -eq "$pivot" ]
+	berth start np
+	wait_status np running
+	berth delete --force p
+	berth delete --force np
 }

@@ -127,14 +127,36 @@ mnt_line() {
 	echo data >"$BUNDLE/rootfs/opt/app/sub/f"
 	ln -s sub/f "$BUNDLE/rootfs/opt/app/link"
 	chmod 0750 "$BUNDLE/rootfs/opt/app"
+	# Metadata survives: owner, setuid (a chown after the chmod would clear it), mtimes of
+	# files and directories, and extended attributes (security.capability, user.*).
+	cp "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/opt/app/suid"
+	chown 1000:1000 "$BUNDLE/rootfs/opt/app/suid"
+	chmod 4755 "$BUNDLE/rootfs/opt/app/suid"
+	setcap cap_net_raw+ep "$BUNDLE/rootfs/opt/app/sub/f"
+	setfattr -n user.note -v kept "$BUNDLE/rootfs/opt/app/sub/f"
+	touch -d "2001-02-03 04:05:06" "$BUNDLE/rootfs/opt/app/sub/f" "$BUNDLE/rootfs/opt/app/sub"
 	add_mount '{"destination": "/opt/app", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "mode=755"]}'
-	run probe sh -c 'cat /opt/app/link; stat -c %a /opt/app; echo new >/opt/app/sub/g; grep " /opt/app " /proc/self/mountinfo'
+	update_config '.linux.maskedPaths = [] | .linux.readonlyPaths = []'
+	run probe sh -c 'cat /opt/app/link; stat -c %a /opt/app; stat -c "%a %u:%g" /opt/app/suid; stat -c %Y /opt/app/sub/f /opt/app/sub; echo new >/opt/app/sub/g; grep " /opt/app " /proc/self/mountinfo'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == data ]]
 	[[ "${lines[1]}" == 750 ]]
+	[[ "${lines[2]}" == "4755 1000:1000" ]]
+	want=$(date -d "2001-02-03 04:05:06" +%s)
+	[[ "${lines[3]}" == "$want" ]]
 	[[ "$output" == *"tmpfs tmpfs"* ]]
 	[ ! -e "$BUNDLE/rootfs/opt/app/sub/g" ]
+	# xattrs, read from the host through a created container's root
+	update_config '.process.args = ["true"]'
+	"$BERTH" --root "$ROOT" create -b "$BUNDLE" xattrs </dev/null >/dev/null 2>&1
+	pid=$("$BERTH" --root "$ROOT" state xattrs | jq .pid)
+	xa=$(getfattr -d -m - --absolute-names "/proc/$pid/root/opt/app/sub/f" 2>&1)
+	caps=$(getcap "/proc/$pid/root/opt/app/sub/f" 2>&1)
+	"$BERTH" --root "$ROOT" delete --force xattrs
+	echo "$xa $caps"
+	[[ "$xa" == *'user.note="kept"'* ]]
+	[[ "$caps" == *cap_net_raw* ]]
 }
 
 @test "propagation options and rootfsPropagation show in mountinfo" {

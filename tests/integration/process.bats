@@ -32,6 +32,15 @@ inside() {
 	[ "$status" -eq 0 ]
 	[ "$output" = /does/not/exist ]
 	[ -d "$BUNDLE/rootfs/does/not/exist" ]
+	# With a read-only root it is made before "/" turns read-only, as runc does.
+	update_config '.process.cwd = "/ro/cwd" | .root.readonly = true'
+	inside 'pwd; touch x'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = /ro/cwd ]
+	[[ "$output" == *Read-only* ]]
+	[ -d "$BUNDLE/rootfs/ro/cwd" ]
+	update_config '.root.readonly = false'
 	# CVE-2024-21626: /proc/self/fd/N as cwd must not resolve to a host directory.
 	for fd in 3 4 5 6 7 8; do
 		update_config ".process.cwd = \"/proc/self/fd/$fd\""

@@ -16,7 +16,6 @@ setup() {
 }
 
 teardown() {
-	[ -n "${CERTS_D:-}" ] && rm -rf "$CERTS_D"
 	stop_registries
 	teardown_common
 }
@@ -70,13 +69,17 @@ teardown() {
 	[ "$(echo "$output" | jq length)" -eq 0 ]
 	run bimg pull --cert-dir "$TEST_DIR/certs" "$REG/test/tls:1"
 	[ "$status" -eq 0 ] || fail "$output"
-	# The CA in /etc/containers/certs.d/<host:port>/ is trusted without flags.
+	# A CA in a certs.d root's <host:port>/ is trusted without flags ($BERTH_CERTS_D stands
+	# for /etc/containers/certs.d:/etc/docker/certs.d, so the test writes nothing in /etc);
+	# the second root counts too, and a CA for another host:port does not.
 	bimg rm "$REG/test/tls:1"
-	CERTS_D="/etc/containers/certs.d/$REG"
-	mkdir -p "$CERTS_D"
-	cp "$REG_DIR/ca/ca.crt" "$CERTS_D/ca.crt"
-	run bimg pull "$REG/test/tls:1"
-	rm -rf "$CERTS_D"
+	mkdir -p "$TEST_DIR/containers.d/127.0.0.1:1" "$TEST_DIR/docker.d/$REG"
+	cp "$REG_DIR/ca/ca.crt" "$TEST_DIR/containers.d/127.0.0.1:1/ca.crt"
+	BERTH_CERTS_D="$TEST_DIR/containers.d:$TEST_DIR/docker.d" run bimg pull "$REG/test/tls:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"certificate"* ]] || fail "$output"
+	cp "$REG_DIR/ca/ca.crt" "$TEST_DIR/docker.d/$REG/ca.crt"
+	BERTH_CERTS_D="$TEST_DIR/containers.d:$TEST_DIR/docker.d" run bimg pull "$REG/test/tls:1"
 	[ "$status" -eq 0 ] || fail "$output"
 	# --tls-verify=false pulls without the CA too.
 	run bimg pull --tls-verify=false "$REG/test/tls:1"

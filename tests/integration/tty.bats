@@ -71,3 +71,16 @@ start_recvtty() {
 	[ "$status" -eq 5 ]
 	[[ "$output" == *tty-inside* ]]
 }
+
+@test "foreground run on a terminal puts it in raw mode: one CR per line, as runc" {
+	command -v script >/dev/null || skip "script(1) (bsdutils) not installed"
+	update_config '.process.args = ["sh", "-c", "echo one; echo two; exit 3"]'
+	run script -qec "$BERTH --root $ROOT run -b $BUNDLE t6" /dev/null
+	echo "$output" | od -c | head
+	[ "$status" -eq 3 ]
+	[[ "$output" == *one$'\r\n'two$'\r'* ]]
+	[[ "$output" != *$'\r\r'* ]]
+	# and the caller's terminal settings are restored afterwards
+	run script -qec "stty -g; $BERTH --root $ROOT run -b $BUNDLE t7; stty -g" /dev/null
+	[ "${lines[0]}" = "${lines[$((${#lines[@]} - 1))]}" ]
+}

@@ -100,7 +100,8 @@ TEST(Paths, AbsoluteRelativeEmpty) {
     EXPECT_EQ(a->path("memory"), "/sys/fs/cgroup/memory/a/b");
     EXPECT_EQ(a->path("name=systemd"), "/sys/fs/cgroup/systemd/a/b");
     EXPECT_EQ(a->path(""), "/sys/fs/cgroup/unified/a/b");
-    EXPECT_EQ(a->path("hugetlb"), "/sys/fs/cgroup/unified/a/b");
+    // Hybrid: hugetlb lives on cgroup2 but is only enabled when a resource asks for it.
+    EXPECT_EQ(a->path("hugetlb"), "");
     EXPECT_EQ(a->path("pids"), "");  // not mounted in this fake layout
 
     auto r = Manager::create(*l, "rel/c", "id", false, own);
@@ -125,7 +126,8 @@ TEST(Paths, StateRoundTrip) {
     auto back = Manager::from_state(m->to_state());
     ASSERT_TRUE(back.ok()) << back.error().str();
     EXPECT_EQ(back->path("memory"), "/sys/fs/cgroup/memory/x");
-    EXPECT_EQ(back->path("hugetlb"), "/sys/fs/cgroup/unified/x");
+    EXPECT_EQ(back->path("hugetlb"), "");
+    EXPECT_EQ(back->v2_path(), "/sys/fs/cgroup/unified/x");
     EXPECT_EQ(back->mode(), Mode::hybrid);
     EXPECT_FALSE(Manager::from_state(nlohmann::json{{"mode", "v3"}}).ok());
 }
@@ -460,4 +462,105 @@ TEST(Paths, FlatMapRoundTrip) {
     EXPECT_EQ(p.at("memory"), "/sys/fs/cgroup/memory/x/y");
     EXPECT_FALSE(Manager::from_paths({}).ok());
     EXPECT_FALSE(Manager::from_paths({{"memory", "/sys/fs/cgroup/memory/../../etc"}}).ok());
+}
+
+namespace {
+// A hybrid layout whose hierarchies are plain directories under `root`.
+Layout fake_hybrid(const std::string& root) {
+    std::string mi;
+    int n = 50;
+    for (const char* c : {"cpu", "memory"}) {
+        ::mkdir((root + "/" + c).c_str(), 0755);
+        mi += std::to_string(n++) + " 1 0:9 / " + root + "/" + c + " rw - cgroup cgroup rw," + c +
+              "\n";
+    }
+    ::mkdir((root + "/unified").c_str(), 0755);
+    mi += std::to_string(n) + " 1 0:9 / " + root + "/unified rw - cgroup2 cgroup2 rw\n";
+    return parse_layout(mi, "hugetlb").value();
+}
+}  // namespace
+
+TEST_F(TempCg, DestroyRemovesTheDefaultParentWhenItsLastContainerGoes) {
+    Layout l = fake_hybrid(dir);
+    auto a = Manager::create(l, "", "a", false, {});
+    auto b = Manager::create(l, "", "b", false, {});
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE(a->make().ok());
+    ASSERT_TRUE(b->make().ok());
+    for (const char* h : {"cpu", "memory", "unified"}) {
+        EXPECT_TRUE(path_exists(dir + "/" + h + "/berth/a"));
+        EXPECT_TRUE(path_exists(dir + "/" + h + "/berth/b"));
+    }
+    // The state round trip is what delete sees.
+    auto a2 = Manager::from_state(a->to_state());
+    ASSERT_TRUE(a2.ok());
+    ASSERT_TRUE(a2->destroy(false).ok());
+    for (const char* h : {"cpu", "memory", "unified"}) {
+        EXPECT_FALSE(path_exists(dir + "/" + h + "/berth/a"));
+        EXPECT_TRUE(path_exists(dir + "/" + h + "/berth")) << "b still lives there";
+    }
+    ASSERT_TRUE(b->destroy(false).ok());
+    for (const char* h : {"cpu", "memory", "unified"})
+        EXPECT_FALSE(path_exists(dir + "/" + h + "/berth")) << h;
+    // Hybrid: nothing was enabled in the unified hierarchy without a resource asking.
+    EXPECT_EQ(b->path("hugetlb"), "");
+}
+
+TEST_F(TempCg, DestroyRemovesOnlyTheParentsMakeCreated) {
+    Layout l = fake_hybrid(dir);
+    for (const char* h : {"cpu", "memory", "unified"})
+        ASSERT_EQ(::mkdir((dir + "/" + h + "/keep").c_str(), 0755), 0);
+    auto m = Manager::create(l, "/keep/x/y/c", "c", false, {});
+    ASSERT_TRUE(m.ok());
+    ASSERT_TRUE(m->make().ok());
+    EXPECT_TRUE(path_exists(dir + "/memory/keep/x/y/c"));
+    auto back = Manager::from_state(m->to_state());
+    ASSERT_TRUE(back.ok());
+    ASSERT_TRUE(back->destroy(false).ok());
+    for (const char* h : {"cpu", "memory", "unified"}) {
+        EXPECT_FALSE(path_exists(dir + "/" + h + "/keep/x")) << h;
+        EXPECT_TRUE(path_exists(dir + "/" + h + "/keep")) << h;
+    }
+    // A parent that is not empty stays: another cgroup berth did not make lives there.
+    auto m2 = Manager::create(l, "/keep/x/c2", "c2", false, {});
+    ASSERT_TRUE(m2->make().ok());
+    ASSERT_EQ(::mkdir((dir + "/cpu/keep/x/other").c_str(), 0755), 0);
+    ASSERT_TRUE(m2->destroy(false).ok());
+    EXPECT_TRUE(path_exists(dir + "/cpu/keep/x/other"));
+    EXPECT_FALSE(path_exists(dir + "/memory/keep/x"));
+}
+
+TEST(Resources, UpdateMergesIntoTheSavedSet) {
+    spec::Resources base;
+    base.memory.emplace();
+    base.memory->limit = 64 << 20;
+    base.memory->swap = 128 << 20;
+    base.cpu.emplace();
+    base.cpu->quota = 50000;
+    base.cpu->period = 100000;
+    base.cpu->cpus = "0";
+    base.pids = spec::Pids{40};
+    base.hugepage_limits = {{"2MB", 4 << 20}};
+    base.unified = {{"memory.high", "max"}};
+    spec::Resources u;
+    u.cpu.emplace();
+    u.cpu->quota = 20000;
+    u.pids = spec::Pids{};  // a pids block without a limit changes nothing
+    u.hugepage_limits = {{"2MB", 8 << 20}, {"1GB", 0}};
+    u.unified = {{"pids.max", "9"}};
+    auto r = merge_resources(base, u);
+    EXPECT_EQ(*r.memory->limit, 64 << 20);
+    EXPECT_EQ(*r.cpu->quota, 20000);
+    EXPECT_EQ(*r.cpu->period, 100000u);
+    EXPECT_EQ(r.cpu->cpus, "0");
+    EXPECT_EQ(*r.pids->limit, 40);
+    ASSERT_EQ(r.hugepage_limits.size(), 2u);
+    EXPECT_EQ(r.hugepage_limits[0].limit, 8u << 20);
+    EXPECT_EQ(r.unified.size(), 2u);
+    // runc: memory -1 without a swap value lifts swap too.
+    spec::Resources unl;
+    unl.memory.emplace();
+    unl.memory->limit = -1;
+    auto r2 = merge_resources(base, unl);
+    EXPECT_EQ(*r2.memory->swap, -1);
 }
