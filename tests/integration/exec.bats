@@ -34,7 +34,9 @@ teardown() {
 
 # start_ctr ID: a detached container running the bundle's process; sets $INIT.
 start_ctr() {
-	berth run -d -b "$BUNDLE" "$1" </dev/null >/dev/null 2>&1
+	# (stdio to files: the detached init keeps them open.)
+	berth run -d -b "$BUNDLE" "$1" </dev/null >/dev/null 2>"$TEST_DIR/run.err" ||
+		fail "run -d failed: $(cat "$TEST_DIR/run.err")"
 	INIT=$(berth state "$1" | jq .pid)
 	[ "$INIT" -gt 0 ]
 }
