@@ -417,3 +417,30 @@ cap_field() { awk -v f="$1:" '$1 == f {print $2}' "$2"; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--cwd"* ]]
 }
+
+@test "a seccomp NOTIFY profile hands the exec'd process's listener to the agent" {
+	AGENT=${SECCOMP_AGENT:-$BERTH_BUILD/tests/seccomp-agent}
+	SOCK="$TEST_DIR/agent.sock"
+	update_config --arg s "$SOCK" '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"listenerPath": $s, "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}'
+	# One agent for the init, then another on the same path for the exec'd process.
+	coproc INITAGENT { exec "$AGENT" "$SOCK" "$TEST_DIR/init-state.json" 0; }
+	BG_PID=$INITAGENT_PID
+	read -r -t 10 line <&"${INITAGENT[0]}"
+	[ "$line" = ready ]
+	start_ctr $C1
+	rm -f "$SOCK"
+	coproc EXECAGENT { exec "$AGENT" "$SOCK" "$TEST_DIR/exec-state.json" 0; }
+	EXEC_AGENT=$EXECAGENT_PID
+	read -r -t 10 line <&"${EXECAGENT[0]}"
+	[ "$line" = ready ]
+	run berth exec $C1 sh -c 'mkdir /tmp/x; echo "rc=$?"; ls -d /tmp/x 2>/dev/null || echo absent; echo $$'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The agent answered "success" without running the call.
+	[ "${lines[0]}" = rc=0 ]
+	[ "${lines[1]}" = absent ]
+	wait "$EXEC_AGENT"
+	jq -e --arg id "$C1" '.state.id == $id and .state.status == "running" and (.pid | type == "number") and .pid != .state.pid' \
+		"$TEST_DIR/exec-state.json"
+}
