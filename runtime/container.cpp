@@ -150,6 +150,11 @@ Status ContainerDir::save(const ContainerState& st) const {
     return write_file_atomic(file("state.json"), j.dump(), 0600);
 }
 
+void ContainerDir::unlock() {
+    if (lock_) ::flock(lock_.get(), LOCK_UN);
+    lock_.reset();
+}
+
 Status ContainerDir::remove() {
     auto st = remove_all(path_);
     lock_.reset();

@@ -60,7 +60,9 @@ class ContainerDir {
     const std::string& path() const { return path_; }
     const std::string& id() const { return id_; }
     int lock_fd() const { return lock_.get(); }
-    void unlock() { lock_.reset(); }
+    // Releases the lock now, even while a forked child still holds a copy of the fd (flock
+    // belongs to the open file description, which a plain close would leave locked).
+    void unlock();
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
     Result<ContainerState> load() const;

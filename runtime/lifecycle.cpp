@@ -374,10 +374,16 @@ Status start_container(const std::string& root, const std::string& id) {
     return ok();
 }
 
-namespace {
+sigset_t relayed_signals() {
+    sigset_t sigs;
+    sigfillset(&sigs);
+    sigdelset(&sigs, SIGKILL);
+    sigdelset(&sigs, SIGSTOP);
+    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS})
+        sigdelset(&sigs, s);
+    return sigs;
+}
 
-// The foreground half of `run`: relays signals to the init (and the terminal, if any) until
-// the init exits; returns its exit status in the shell's convention.
 Result<int> wait_foreground(pid_t init, UniqueFd console, const sigset_t& sigs) {
     UniqueFd sfd(::signalfd(-1, &sigs, SFD_CLOEXEC));
     if (!sfd) return sys_error("signalfd");
@@ -440,8 +446,6 @@ Result<int> wait_foreground(pid_t init, UniqueFd console, const sigset_t& sigs) 
     return exit_code < 0 ? 255 : exit_code;
 }
 
-}  // namespace
-
 Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
     if (detach) {
         TRY(create_container(o));
@@ -453,12 +457,7 @@ Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
         return 0;
     }
     // Signals are blocked from before the clone so none is lost; the children reset the mask.
-    sigset_t sigs, old;
-    sigfillset(&sigs);
-    sigdelset(&sigs, SIGKILL);
-    sigdelset(&sigs, SIGSTOP);
-    for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS})
-        sigdelset(&sigs, s);
+    sigset_t sigs = relayed_signals(), old;
     ::sigprocmask(SIG_BLOCK, &sigs, &old);
     CreateOptions fo = o;
     fo.foreground = true;

@@ -2,6 +2,7 @@
 // the read-only views (state, list, ps). Each takes the --root and an id and returns Result.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -37,6 +38,13 @@ Status start_container(const std::string& root, const std::string& id);
 // create + start; in the foreground waits and returns the container's exit status
 // (128+signal when killed), deleting it afterwards unless keep.
 Result<int> run_container(const CreateOptions& o, bool detach, bool keep);
+// The foreground half of `run` and `exec`. With `sigs` (relayed_signals()) blocked since
+// before the clone, so that none is lost, relays them to pid, and the terminal's input,
+// output and window size when console is a pty master, until pid exits. Returns its exit
+// status in the shell's convention (128+signal when killed).
+sigset_t relayed_signals();
+Result<int> wait_foreground(pid_t pid, UniqueFd console, const sigset_t& sigs);
+
 Status kill_container(const std::string& root, const std::string& id, int sig, bool all);
 Status delete_container(const std::string& root, const std::string& id, bool force);
 

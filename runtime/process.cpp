@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,29 @@ using namespace linux_;
 #define KEYCTL_JOIN_SESSION_KEYRING 1
 #endif
 
+namespace {
+bool maps_root(const std::vector<spec::IDMapping>& m) {
+    return std::any_of(m.begin(), m.end(),
+                       [](const spec::IDMapping& e) { return e.container_id == 0 && e.size > 0; });
+}
+}  // namespace
+
+Status plan_process_fields(ProcessPlan& plan, const spec::Spec& spec, const spec::Process& p,
+                           const std::string& field, const std::string& state_root) {
+    plan.caps = TRY(plan_capabilities(p, field));
+    plan.rlimits = TRY(plan_rlimits(p, field));
+    std::optional<spec::Personality> pers;
+    if (spec.linux_) pers = spec.linux_->personality;
+    plan.attrs = TRY(plan_process_attrs(p, pers, field));
+    plan.env = p.env;
+    if (spec.linux_ && spec.linux_->seccomp)
+        plan.seccomp =
+            TRY(state_root.empty() ? seccomp::compile(*spec.linux_->seccomp)
+                                   : seccomp::compile_cached(*spec.linux_->seccomp,
+                                                             seccomp::cache_dir(state_root)));
+    return ok();
+}
+
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
                                  const std::string& id, const std::string& state_root) {
     if (!spec.process) return error("config.json: process: required to run a container");
@@ -40,6 +64,7 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
         return error("config.json: process.cwd: must be an absolute path, got '" + p.cwd + "'");
     ProcessPlan plan;
     plan.spec = &spec;
+    plan.process = &p;
     plan.id = id;
     plan.ns = TRY(plan_namespaces(spec));
     if (!plan.ns.has(CLONE_NEWNS))
@@ -48,18 +73,10 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
         return error("config.json: hostname: needs a new uts namespace");
     if (!spec.domainname.empty() && !plan.ns.is_new(CLONE_NEWUTS))
         return error("config.json: domainname: needs a new uts namespace");
+    if (plan.ns.has(CLONE_NEWUSER))
+        plan.root_in_userns = plan.ns.joins_user() || maps_root(spec.linux_->uid_mappings);
     if (plan.ns.is_new(CLONE_NEWNS)) plan.rootfs = TRY(plan_rootfs(spec, bundle));
-    plan.caps = TRY(plan_capabilities(p, "process"));
-    plan.rlimits = TRY(plan_rlimits(p, "process"));
-    std::optional<spec::Personality> pers;
-    if (spec.linux_) pers = spec.linux_->personality;
-    plan.attrs = TRY(plan_process_attrs(p, pers, "process"));
-    plan.env = p.env;
-    if (spec.linux_ && spec.linux_->seccomp)
-        plan.seccomp =
-            TRY(state_root.empty() ? seccomp::compile(*spec.linux_->seccomp)
-                                   : seccomp::compile_cached(*spec.linux_->seccomp,
-                                                             seccomp::cache_dir(state_root)));
+    TRY(plan_process_fields(plan, spec, p, "config.json: process", state_root));
     return plan;
 }
 
@@ -115,14 +132,90 @@ void close_inherited_fds(int first_free) {
     }
 }
 
-bool maps_root(const std::vector<spec::IDMapping>& m) {
-    return std::any_of(m.begin(), m.end(),
-                       [](const spec::IDMapping& e) { return e.container_id == 0 && e.size > 0; });
+void join_session_keyring(const std::string& id, int sync_fd) {
+    // A keyring of the container's own, never the caller's session keyring (runc's name).
+    std::string name = "_ses." + id;
+    if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS)
+        child_fail(sync_fd, sys_error("join session keyring"));
+}
+
+// What the process is executed with, worked out by prepare_process.
+struct Prepared {
+    std::string exe;
+    std::vector<std::string> env;
+    std::vector<char*> argv, envp;  // point into exe/env and the plan's args
+};
+
+// The tail init and an exec'd process share, run once "/" is the container's root: only the
+// `keep` fds survive, the cwd is set inside the container, then rlimits, attributes, LSM
+// labels, seccomp, bounding set, user and capabilities in the order the kernel needs.
+Prepared prepare_process(ProcessPlan& plan, int sync_fd, std::vector<int> keep, bool make_cwd) {
+    const spec::Process& proc = *plan.process;
+    // CVE-2024-21626: from here on no fd of the host survives (not even CLOEXEC ones, which
+    // a chdir to /proc/self/fd/N could still use), and the cwd is set inside the container.
+    close_fds_except(std::move(keep));
+    std::string cwd = proc.cwd.empty() ? "/" : proc.cwd;
+    // As runc, init makes a missing cwd; "/" is the container's root by now, so this cannot
+    // reach the host (and a /proc/self/fd/N path fails: those fds are closed).
+    if (make_cwd) (void)mkdir_p(cwd, 0755);
+    if (::chdir(cwd.c_str()) < 0) child_fail(sync_fd, sys_error("chdir to cwd (\"" + cwd + "\")"));
+    // The kernel prefixes a directory outside the root with "(unreachable)".
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
+        child_fail(sync_fd, error("cwd \"" + cwd + "\" is outside the container's root"));
+
+    Prepared out;
+    out.env = plan.env;
+    add_home(out.env, proc.user.uid);
+    auto exe = find_executable(proc.args[0], out.env);
+    if (!exe) child_fail(sync_fd, std::move(exe).error());
+    out.exe = std::move(*exe);
+
+    CHILD_TRY(apply_rlimits(plan.rlimits));
+    CHILD_TRY(apply_process_attrs(plan.attrs));
+    CHILD_TRY(apply_lsm_labels(plan.attrs));
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+    // capabilities go (runc's order); with it, load it last so the fewest syscalls run under it.
+    auto load_seccomp = [&] {
+        if (!plan.seccomp) return;
+        auto l = seccomp::load(*plan.seccomp);
+        if (!l) child_fail(sync_fd, std::move(l).error().with_context("load seccomp filter"));
+        if (l->valid()) {
+            CHILD_TRY(sync_send(sync_fd, SyncType::kSeccompListener));
+            CHILD_TRY(seccomp::send_fd(sync_fd, l->get()));
+            l->reset();
+        }
+    };
+    if (!proc.no_new_privileges) load_seccomp();
+    if (plan.caps) CHILD_TRY(drop_bounding(*plan.caps));
+    CHILD_TRY(apply_user(proc.user, plan.caps.has_value()));
+    if (plan.caps) CHILD_TRY(apply_capabilities(*plan.caps));
+    if (proc.no_new_privileges) {
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+            child_fail(sync_fd, sys_error("set no_new_privs"));
+        load_seccomp();
+    }
+
+    for (const auto& a : proc.args)
+        out.argv.push_back(const_cast<char*>(a.c_str()));
+    out.argv.push_back(nullptr);
+    for (const auto& e : out.env)
+        out.envp.push_back(const_cast<char*>(e.c_str()));
+    out.envp.push_back(nullptr);
+    return out;
+}
+
+std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
+    std::vector<int> keep = {0, 1, 2};
+    keep.insert(keep.end(), fds.begin(), fds.end());
+    for (int i = 0; i < extra_fds; ++i)
+        keep.push_back(3 + i);
+    return keep;
 }
 
 [[noreturn]] void init_main(ProcessPlan& plan, int sync_fd) {
     const spec::Spec& spec = *plan.spec;
-    const spec::Process& proc = *spec.process;
+    const spec::Process& proc = *plan.process;
     // The init dies with the berth that creates it until it reports ready: a create that is
     // interrupted leaves no orphan behind.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -158,11 +251,7 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     if (!spec.domainname.empty() &&
         ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
         child_fail(sync_fd, sys_error("set domainname '" + spec.domainname + "'"));
-    if (!plan.no_new_keyring) {
-        std::string name = "_ses." + plan.id;
-        if (::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str()) < 0 && errno != ENOSYS)
-            child_fail(sync_fd, sys_error("join session keyring"));
-    }
+    if (!plan.no_new_keyring) join_session_keyring(plan.id, sync_fd);
 
     if (plan.rootfs) {
         RootfsContext ctx;
@@ -180,58 +269,8 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         pty->slave.reset();
     }
 
-    // CVE-2024-21626: from here on no fd of the host survives (not even CLOEXEC ones, which
-    // a chdir to /proc/self/fd/N could still use), and the cwd is set inside the container.
-    std::vector<int> keep = {0, 1, 2, sync_fd, plan.start_listener.get()};
-    for (int i = 0; i < plan.extra_fds; ++i)
-        keep.push_back(3 + i);
-    close_fds_except(keep);
-    std::string cwd = proc.cwd.empty() ? "/" : proc.cwd;
-    // As runc, a missing cwd is made; "/" is the container's root by now, so this cannot
-    // reach the host (and a /proc/self/fd/N path fails: those fds are closed).
-    (void)mkdir_p(cwd, 0755);
-    if (::chdir(cwd.c_str()) < 0) child_fail(sync_fd, sys_error("chdir to cwd (\"" + cwd + "\")"));
-    char buf[4096];
-    if (!::getcwd(buf, sizeof buf) || buf[0] != '/')
-        child_fail(sync_fd, error("cwd \"" + cwd + "\" is outside the container's root"));
-
-    std::vector<std::string> env = plan.env;
-    add_home(env, proc.user.uid);
-    auto exe = find_executable(proc.args[0], env);
-    if (!exe) child_fail(sync_fd, std::move(exe).error());
-
-    CHILD_TRY(apply_rlimits(plan.rlimits));
-    CHILD_TRY(apply_process_attrs(plan.attrs));
-    CHILD_TRY(apply_lsm_labels(plan.attrs));
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
-    // capabilities go (runc's order); with it, load it last so the fewest syscalls run under it.
-    auto load_seccomp = [&] {
-        if (!plan.seccomp) return;
-        auto l = seccomp::load(*plan.seccomp);
-        if (!l) child_fail(sync_fd, std::move(l).error().with_context("load seccomp filter"));
-        if (l->valid()) {
-            CHILD_TRY(sync_send(sync_fd, SyncType::kSeccompListener));
-            CHILD_TRY(seccomp::send_fd(sync_fd, l->get()));
-            l->reset();
-        }
-    };
-    if (!proc.no_new_privileges) load_seccomp();
-    if (plan.caps) CHILD_TRY(drop_bounding(*plan.caps));
-    CHILD_TRY(apply_user(proc.user, plan.caps.has_value()));
-    if (plan.caps) CHILD_TRY(apply_capabilities(*plan.caps));
-    if (proc.no_new_privileges) {
-        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-            child_fail(sync_fd, sys_error("set no_new_privs"));
-        load_seccomp();
-    }
-
-    std::vector<char*> argv, envp;
-    for (const auto& a : proc.args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (const auto& e : env)
-        envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
+    Prepared x = prepare_process(
+        plan, sync_fd, stdio_and({sync_fd, plan.start_listener.get()}, plan.extra_fds), true);
 
     // Past this point the init outlives the berth that made it.
     ::prctl(PR_SET_PDEATHSIG, 0);
@@ -255,9 +294,50 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
         auto st = run_hooks(spec.hooks->start_container, "startContainer", start_state);
         if (!st) report(st.error().str());
     }
-    ::execve(exe->c_str(), argv.data(), envp.data());
+    ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
     report(sys_error("exec \"" + proc.args[0] + "\"").str());
     ::_exit(127);
+}
+
+// berth exec's process: a child of stage1 after it joined every namespace of the container
+// (so it is in the container's pid and time namespaces), and of the berth parent thanks to
+// CLONE_PARENT, so that a foreground exec waits for it directly.
+[[noreturn]] void exec_main(ProcessPlan& plan, int sync_fd) {
+    const spec::Process& proc = *plan.process;
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A session of its own, as init: a terminal becomes its controlling terminal, and the
+    // caller's job control signals reach it only through berth.
+    if (::setsid() < 0) child_fail(sync_fd, sys_error("setsid"));
+    CHILD_TRY(apply_initial_affinity(plan.attrs));
+    // setns into the mount namespace made "/" and the cwd that namespace's root. It must be
+    // the init's root, or the process would run outside the container's filesystem.
+    struct stat sb;
+    if (::stat("/", &sb) < 0 || sb.st_dev != plan.exec_root->first ||
+        sb.st_ino != plan.exec_root->second)
+        child_fail(sync_fd, error("the root of the container's mount namespace is not the "
+                                  "container's root"));
+    if (!plan.no_new_keyring) join_session_keyring(plan.id, sync_fd);
+
+    if (proc.terminal) {
+        // The pty comes from the container's devpts (its /dev/ptmx), so the slave is a
+        // /dev/pts entry the process can see; TIOCGPTPEER fails on anything but a pty master.
+        auto p = open_pty(proc.console_size);
+        if (!p) child_fail(sync_fd, std::move(p).error().with_context("allocate terminal"));
+        CHILD_TRY(send_fd(plan.console_socket.get(), p->master.get()));
+        p->master.reset();
+        plan.console_socket.reset();
+        CHILD_TRY(attach_terminal(p->slave.get()));
+        p->slave.reset();
+    }
+
+    Prepared x = prepare_process(plan, sync_fd, stdio_and({sync_fd}, plan.extra_fds), false);
+    // The process outlives a detached berth.
+    ::prctl(PR_SET_PDEATHSIG, 0);
+    // kReady, then execve closes the (CLOEXEC) sync socket: the parent reads EOF. A failed
+    // execve is reported after kReady, so the parent can tell the two apart.
+    CHILD_TRY(sync_send(sync_fd, SyncType::kReady));
+    ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
+    child_fail(sync_fd, sys_error("exec \"" + proc.args[0] + "\""));
 }
 
 [[noreturn]] void stage1_main(ProcessPlan& plan, int sync_fd) {
@@ -272,18 +352,29 @@ bool maps_root(const std::vector<spec::IDMapping>& m) {
     CHILD_TRY(sync_send(sync_fd, SyncType::kNamespacesReady));
     auto mapped = sync_expect(sync_fd, SyncType::kMapsWritten);
     if (!mapped) child_fail(sync_fd, std::move(mapped).error());
-    if (plan.ns.has(CLONE_NEWUSER)) {
-        // Become root of the user namespace (when root is mapped) so that init has the
-        // namespace's full capabilities until it changes to process.user.
-        bool root = plan.ns.joins_user() || maps_root(plan.spec->linux_->uid_mappings);
-        if (root && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
-            child_fail(sync_fd, sys_error("become root in the user namespace"));
-    }
-    // CLONE_PARENT: init is the child of the berth parent (which can wait for it in `run`),
-    // and, with a new pid namespace or a joined one, it is the first process in it.
+    // Become root of the user namespace (when root is mapped) so that the process has the
+    // namespace's full capabilities until it changes to process.user.
+    if (plan.root_in_userns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
+        child_fail(sync_fd, sys_error("become root in the user namespace"));
+    // CLONE_PARENT: the process is the child of the berth parent (which can wait for it in
+    // `run` and a foreground `exec`), and, with a new pid namespace or a joined one, it is in
+    // that namespace (init as its first process).
+    // stage1 and its child write to the same socket, and the parent must read kInitPid before
+    // anything the child says: the child waits for EOF on this pipe, which stage1's exit gives
+    // it. (Without the gate a fast init's kRuntimeHooks overtook kInitPid now and then.)
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) < 0) child_fail(sync_fd, sys_error("pipe"));
     long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-    if (pid < 0) child_fail(sync_fd, sys_error("clone init"));
-    if (pid == 0) init_main(plan, sync_fd);
+    if (pid < 0) child_fail(sync_fd, sys_error(plan.exec_root ? "clone" : "clone init"));
+    if (pid == 0) {
+        ::close(gate[1]);
+        char c;
+        while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        ::close(gate[0]);
+        if (plan.exec_root) exec_main(plan, sync_fd);
+        init_main(plan, sync_fd);
+    }
     (void)sync_send(sync_fd, SyncType::kInitPid, pid);
     ::_exit(0);
 }
@@ -297,11 +388,13 @@ void kill_and_reap(pid_t pid) {
     }
 }
 
-Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, pid_t& init) {
+// stage1's part, the same for init and exec: cgroup, namespaces, id maps, the process's pid.
+Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1,
+                    pid_t& child) {
     const spec::Spec& spec = *plan.spec;
-    if (spec.process->oom_score_adj)
+    if (plan.process->oom_score_adj)
         TRY_CTX(write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
-                           std::to_string(*spec.process->oom_score_adj)),
+                           std::to_string(*plan.process->oom_score_adj)),
                 "set process.oomScoreAdj");
     if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(stage1));
     TRY(sync_send(fd, SyncType::kProceed));
@@ -309,19 +402,24 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
     if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
-    // stage1 sends init's pid only after clone returns, and init may already have run as far
-    // as kRuntimeHooks by then: the two can arrive in either order.
-    auto m = TRY(sync_recv(fd));
-    const bool hooks_first = m.type == SyncType::kRuntimeHooks;
-    if (hooks_first) m = TRY(sync_recv(fd));
-    if (m.type == SyncType::kError) return Error(int(m.value), m.payload);
-    if (m.type != SyncType::kInitPid)
-        return error(std::string("sync: expected init-pid, got ") + sync_name(m.type));
-    init = pid_t(m.value);
+    auto m = TRY(sync_expect(fd, SyncType::kInitPid));
+    child = pid_t(m.value);
     int status;
     while (::waitpid(stage1, &status, 0) < 0)
         if (errno != EINTR) return sys_error("wait for stage1");
-    if (!hooks_first) TRY(sync_expect(fd, SyncType::kRuntimeHooks));
+    return ok();
+}
+
+// A kSeccompListener message: the fd follows; hand it to the agent.
+Status pass_listener(const SpawnCallbacks& cb, int fd, pid_t pid) {
+    UniqueFd listener = TRY(seccomp::receive_fd(fd));
+    if (cb.seccomp_listener) TRY(cb.seccomp_listener(listener.get(), pid));
+    return ok();
+}
+
+Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, pid_t& init) {
+    TRY(drive_stage1(plan, cb, fd, stage1, init));
+    TRY(sync_expect(fd, SyncType::kRuntimeHooks));
     if (cb.runtime_hooks) TRY(cb.runtime_hooks(init));
     std::string states =
         cb.state_json ? cb.state_json(init, "creating") + '\0' + cb.state_json(init, "created")
@@ -333,15 +431,36 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
         if (msg.type == SyncType::kReady) break;
         if (msg.type != SyncType::kSeccompListener)
             return error(std::string("sync: unexpected ") + sync_name(msg.type));
-        UniqueFd listener = TRY(seccomp::receive_fd(fd));
-        if (cb.seccomp_listener) TRY(cb.seccomp_listener(listener.get(), init));
+        TRY(pass_listener(cb, fd, init));
     }
     return ok();
 }
 
-}  // namespace
+// exec: after stage1, the process reports kReady and execs; EOF on the socket (CLOEXEC) after
+// kReady means execve succeeded, a kError means it (or the set-up) failed.
+Status drive_exec(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, pid_t& pid) {
+    TRY(drive_stage1(plan, cb, fd, stage1, pid));
+    bool ready = false;
+    for (;;) {
+        auto msg = TRY(sync_recv_or_eof(fd));
+        if (!msg) {
+            if (ready) return ok();
+            return error("the process died while berth was setting it up");
+        }
+        if (msg->type == SyncType::kError) return Error(int(msg->value), msg->payload);
+        if (msg->type == SyncType::kReady && !ready) {
+            ready = true;
+            continue;
+        }
+        if (msg->type != SyncType::kSeccompListener || ready)
+            return error(std::string("sync: unexpected ") + sync_name(msg->type));
+        TRY(pass_listener(cb, fd, pid));
+    }
+}
 
-Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb) {
+using Driver = Status (*)(ProcessPlan&, const SpawnCallbacks&, int, pid_t, pid_t&);
+
+Result<pid_t> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) {
     auto [parent_end, child_end] = TRY(sync_pair());
     pid_t stage1 = ::fork();
     if (stage1 < 0) return sys_error("fork");
@@ -350,15 +469,26 @@ Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb) {
         stage1_main(plan, child_end.get());
     }
     child_end.reset();
-    pid_t init = 0;
-    auto st = drive(plan, cb, parent_end.get(), stage1, init);
+    pid_t child = 0;
+    auto st = driver(plan, cb, parent_end.get(), stage1, child);
     if (!st) {
-        kill_and_reap(init);
+        kill_and_reap(child);
         // stage1 may already be reaped (then this is a harmless ECHILD).
         kill_and_reap(stage1);
         return std::move(st).error();
     }
-    return init;
+    return child;
+}
+
+}  // namespace
+
+Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb) {
+    return spawn(plan, cb, drive);
+}
+
+Result<pid_t> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb) {
+    if (!plan.exec_root) return error("spawn_exec: no container root to check against");
+    return spawn(plan, cb, drive_exec);
 }
 
 }  // namespace berth::runtime

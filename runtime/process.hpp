@@ -1,5 +1,6 @@
-// The container's init: everything about it prepared in the parent (ProcessPlan), then
-// stage1 and init cloned and driven through the sync protocol (table in sync.hpp).
+// The container's init and `berth exec`'s processes: everything about them prepared in the
+// parent (ProcessPlan), then stage1 and the process cloned and driven through the sync
+// protocol (table in sync.hpp).
 //
 // Rules the child code keeps (DESIGN.md, process model): after fork the child never throws
 // and never returns into the parent's frames — every failure goes to the parent as kError
@@ -27,8 +28,14 @@ namespace berth::runtime {
 
 struct ProcessPlan {
     const spec::Spec* spec = nullptr;
+    // The process to run: the spec's for init, the exec process (config.json's process with
+    // exec's overrides, or --process) for exec.
+    const spec::Process* process = nullptr;
     std::string id;
     linux_::NamespacePlan ns;
+    // stage1 becomes uid/gid 0 after entering the user namespace (root is mapped there), so
+    // that the process has the namespace's full capabilities until it changes to its user.
+    bool root_in_userns = false;
     linux_::RootfsPlanPtr rootfs;
     std::optional<linux_::CapSets> caps;
     std::vector<linux_::RlimitSetting> rlimits;
@@ -41,6 +48,9 @@ struct ProcessPlan {
     UniqueFd console_socket;          // terminal: where init sends the pty master
     UniqueFd start_listener;          // listening socket at <state>/start.sock
     std::vector<int> close_in_child;  // parent-only fds a fork would otherwise keep (the lock)
+    // exec only: device and inode of the init's root (/proc/<init>/root). Joining the mount
+    // namespace sets "/" to the namespace's root; the exec'd process checks it is this one.
+    std::optional<std::pair<dev_t, ino_t>> exec_root;
 };
 
 // Checks the spec's process and namespaces and resolves everything the child will need.
@@ -48,6 +58,12 @@ struct ProcessPlan {
 // costs tens of milliseconds to compile; a cache hit a fraction of one).
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
                                  const std::string& id, const std::string& state_root = "");
+
+// The part of planning init and exec share: capabilities, rlimits, scheduler/affinity/LSM
+// attributes and environment of `p`, and the container's seccomp program (cached under
+// state_root when given). `field` prefixes errors ("config.json: process").
+Status plan_process_fields(ProcessPlan& plan, const spec::Spec& spec, const spec::Process& p,
+                           const std::string& field, const std::string& state_root);
 
 struct SpawnCallbacks {
     // Parent, before stage1 may go on: put it in the container's cgroup (everything it and
@@ -64,5 +80,12 @@ struct SpawnCallbacks {
 // Clones stage1 and init and drives them until init reports kReady (it then waits on the
 // start socket). On failure every process made is killed and reaped. Returns init's pid.
 Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb);
+
+// berth exec: clones stage1, which joins plan.ns (the init's namespaces), and the process,
+// which sets itself up as init does and execs at once. Only place_in_cgroup (called for
+// stage1, before it joins the namespaces) and seccomp_listener are used. Returns the
+// process's pid once it has exec'd (the sync socket is CLOEXEC: EOF after kReady); a failure
+// up to and including execve is the error, with every process made killed and reaped.
+Result<pid_t> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb);
 
 }  // namespace berth::runtime

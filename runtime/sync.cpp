@@ -64,13 +64,19 @@ Status sync_send(int fd, SyncType type, int64_t value, std::string_view payload)
 }
 
 Result<SyncMsg> sync_recv(int fd) {
+    auto m = TRY(sync_recv_or_eof(fd));
+    if (!m) return error("sync: the container's init exited before reporting");
+    return std::move(*m);
+}
+
+Result<std::optional<SyncMsg>> sync_recv_or_eof(int fd) {
     std::vector<char> buf(kSyncMax);
     ssize_t n;
     do {
         n = ::recv(fd, buf.data(), buf.size(), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return sys_error("sync: receive");
-    if (n == 0) return error("sync: the container's init exited before reporting");
+    if (n == 0) return std::optional<SyncMsg>{};
     if (size_t(n) < sizeof(Header)) return error("sync: short message");
     Header h;
     std::memcpy(&h, buf.data(), sizeof h);
@@ -78,7 +84,7 @@ Result<SyncMsg> sync_recv(int fd) {
     m.type = static_cast<SyncType>(h.type);
     m.value = h.value;
     m.payload.assign(buf.data() + sizeof h, size_t(n) - sizeof h);
-    return m;
+    return std::optional<SyncMsg>(std::move(m));
 }
 
 Result<SyncMsg> sync_expect(int fd, SyncType want) {

@@ -3,7 +3,8 @@
 // Two children talk to the parent over the same socket: stage1 (cloned by the parent, joins
 // and creates the namespaces) and init (cloned by stage1 with CLONE_PARENT, so that it is the
 // parent's child and, in a new pid namespace, the container's pid 1). Both children write to
-// one socket; stage1's last message (kInitPid) and init's first (kRuntimeHooks) race.
+// one socket; messages stay in the order below because the child (init, or exec's process)
+// waits for stage1's exit (EOF on a pipe only stage1 holds open) before it sends anything.
 //
 //   from     to      message           payload            meaning / what the receiver does
 //   -------  ------  ----------------  -----------------  ----------------------------------------
@@ -28,11 +29,20 @@
 //                                                         reports the message and cleans up
 //
 // After kReady the socket is closed on both sides; `start` talks to init over start.sock.
+//
+// berth exec uses the same socket and messages up to kInitPid (the parent writes no maps:
+// every namespace is joined), then:
+//
+//   process  parent  kSeccompListener  + SCM_RIGHTS fd    (only with SCMP_ACT_NOTIFY) as above
+//   process  parent  kReady            -                  the next step is execve
+//   process  parent  (EOF)             -                  execve succeeded: the socket is CLOEXEC
+//   process  parent  kError            message            set-up or execve failed
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/result.hpp"
@@ -67,6 +77,8 @@ Result<std::pair<UniqueFd, UniqueFd>> sync_pair();
 Status sync_send(int fd, SyncType type, int64_t value = 0, std::string_view payload = {});
 // Receives one message; EOF (the peer died without a word) is an error.
 Result<SyncMsg> sync_recv(int fd);
+// The same, but EOF is nullopt: exec's success signal (the process's end is CLOEXEC).
+Result<std::optional<SyncMsg>> sync_recv_or_eof(int fd);
 // Receives and checks the type; a kError from the child becomes the returned error.
 Result<SyncMsg> sync_expect(int fd, SyncType want);
 

@@ -3,21 +3,19 @@
 
 #include <cctype>
 #include <cstdio>
+#include <iterator>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/args.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/seccomp.hpp"
+#include "spec/features.hpp"
 #include "spec/runtime_config.hpp"
 
 namespace berth::cli {
 namespace {
-
-using ojson = nlohmann::ordered_json;
 
 // Candidate mount options: runtime-spec features.md's list plus idmap/ridmap. Only those the
 // mounts parser (runtime/linux/mount_options) really recognises are printed, so the document
@@ -127,44 +125,43 @@ std::vector<std::string> capabilities() {
     return out;
 }
 
-ojson document() {
-    ojson j;
-    j["ociVersionMin"] = "1.0.0";
-    j["ociVersionMax"] = spec::kRuntimeSpecVersion;
-    j["hooks"] = kHooks;
-    j["mountOptions"] = mount_options();
+spec::Features document() {
+    spec::Features f;
+    f.oci_version_min = "1.0.0";
+    f.oci_version_max = spec::kRuntimeSpecVersion;
+    f.hooks.assign(std::begin(kHooks), std::end(kHooks));
+    f.mount_options = mount_options();
 
-    ojson linux_;
-    linux_["namespaces"] = kNamespaces;
-    linux_["capabilities"] = capabilities();
+    spec::LinuxFeatures l;
+    l.namespaces.assign(std::begin(kNamespaces), std::end(kNamespaces));
+    l.capabilities = capabilities();
     // v1, v2 and hybrid managers are in runtime/cgroups; there is no systemd (D-Bus) manager.
-    linux_["cgroup"] = {
-        {"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+    l.cgroup = spec::CgroupFeatures{true, true, false, false, true};
     const seccomp::Support s = seccomp::probe_support();
-    ojson sc;
-    sc["enabled"] = s.enabled;
+    spec::SeccompFeatures sc;
+    sc.enabled = s.enabled;
     if (s.enabled) {
-        sc["actions"] = s.actions;
-        sc["operators"] = s.operators;
-        sc["archs"] = s.archs;
-        sc["knownFlags"] = s.known_flags;
-        sc["supportedFlags"] = s.supported_flags;
+        sc.actions = s.actions;
+        sc.operators = s.operators;
+        sc.archs = s.archs;
+        sc.known_flags = s.known_flags;
+        sc.supported_flags = s.supported_flags;
     }
-    linux_["seccomp"] = sc;
+    l.seccomp = sc;
     // process.apparmorProfile is applied (runtime/linux/process_attrs). SELinux is not claimed:
     // selinuxLabel is applied but linux.mountLabel is not.
-    linux_["apparmor"] = {{"enabled", true}};
-    linux_["selinux"] = {{"enabled", false}};
-    linux_["intelRdt"] = {{"enabled", false}};
-    linux_["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
-    j["linux"] = linux_;
+    l.apparmor = spec::FeatureEnabled{true};
+    l.selinux = spec::FeatureEnabled{false};
+    l.intel_rdt = spec::FeatureEnabled{false};
+    l.mount_extensions = spec::MountExtensions{spec::FeatureEnabled{true}};
+    f.linux_ = std::move(l);
 
-    j["annotations"] = {
+    f.annotations = {
         {"io.github.seccomp.libseccomp.version", s.libseccomp_version},
         {"org.berth.checkpoint.enabled", "false"},
         {"org.berth.version", BERTH_VERSION},
     };
-    return j;
+    return f;
 }
 
 }  // namespace
@@ -189,7 +186,7 @@ int cmd_features(const GlobalOptions&, const std::vector<std::string>& argv) {
         report_error("features: unexpected argument '" + a.positionals()[0] + "'");
         return 1;
     }
-    std::string out = document().dump(4);
+    std::string out = spec::to_string(document(), 4);
     std::printf("%s\n", out.c_str());
     return 0;
 }

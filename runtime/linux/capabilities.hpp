@@ -15,9 +15,10 @@ struct CapSets {
     std::vector<cap_value_t> bounding, effective, inheritable, permitted, ambient;
 };
 
-// nullopt when process.capabilities is absent (the process keeps what it has). Unknown names
-// are an error naming the field; names the running kernel does not have are skipped, as runc
-// does (an engine may pass every capability it knows).
+// nullopt when process.capabilities is absent (the process keeps what it has). `field` is the
+// error prefix ("config.json: process"). Unknown names are an error naming the field; names
+// the running kernel does not have are skipped, as runc does (an engine may pass every
+// capability it knows).
 Result<std::optional<CapSets>> plan_capabilities(const spec::Process& p, const std::string& field);
 
 // Before changing uid: drop from the bounding set everything not asked for.

@@ -3,8 +3,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "base/file.hpp"
 
@@ -100,6 +102,41 @@ Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
         return error(
             "config.json: linux.uidMappings: a new user namespace needs uid and gid mappings");
     return plan;
+}
+
+Result<NamespacePlan> plan_join_process(pid_t pid) {
+    NamespacePlan plan;
+    std::string base = "/proc/" + std::to_string(pid) + "/ns/";
+    for (const char* type : kNamespaceTypes) {
+        std::string name = namespace_proc_name(type);
+        struct stat own, theirs;
+        // A kernel without this namespace type (no /proc/self/ns/time before 5.6).
+        if (::stat(("/proc/self/ns/" + name).c_str(), &own) < 0) continue;
+        UniqueFd fd(::open((base + name).c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return sys_error("open the container's " + std::string(type) + " namespace");
+        if (::fstat(fd.get(), &theirs) < 0) return sys_error("stat " + base + name);
+        if (theirs.st_dev == own.st_dev && theirs.st_ino == own.st_ino) continue;
+        NamespaceJoin j;
+        j.type = type;
+        j.flag = namespace_flag(type);
+        j.path = base + name;
+        j.fd = std::move(fd);
+        plan.joins.push_back(std::move(j));
+    }
+    return plan;
+}
+
+bool root_mapped(pid_t pid) {
+    auto maps_zero = [&](const char* file) {
+        auto text = read_file("/proc/" + std::to_string(pid) + "/" + file, 1 << 16);
+        if (!text) return false;
+        std::istringstream in(*text);
+        unsigned long inside, outside, count;
+        while (in >> inside >> outside >> count)
+            if (inside == 0 && count > 0) return true;
+        return false;
+    };
+    return maps_zero("uid_map") && maps_zero("gid_map");
 }
 
 Status apply_namespaces(const NamespacePlan& plan) {

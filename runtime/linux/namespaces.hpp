@@ -36,6 +36,14 @@ extern const char* const kNamespaceTypes[8];
 
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec);
 
+// berth exec: every namespace of the running process `pid` (the container's init) that is not
+// the caller's own, opened from /proc/<pid>/ns/* (user first, mount last; joining one's own
+// user namespace is an error, and the others would change nothing). The caller checks
+// afterwards that pid is still the init, so the fds cannot belong to a reused pid.
+Result<NamespacePlan> plan_join_process(pid_t pid);
+// True when uid 0 and gid 0 are mapped in the user namespace of pid.
+bool root_mapped(pid_t pid);
+
 // Stage1: setns into every joined namespace (user first, so that the others are joined with
 // the capabilities the user namespace gives), then unshare the new ones in one call (the
 // kernel makes the user namespace first and the others owned by it).

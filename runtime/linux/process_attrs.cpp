@@ -87,9 +87,7 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
         int pol = -1;
         for (auto& [n, v] : pols)
             if (s.policy == n) pol = v;
-        if (pol < 0)
-            return error("config.json: " + field + ".scheduler.policy: unknown policy '" +
-                         s.policy + "'");
+        if (pol < 0) return error(field + ".scheduler.policy: unknown policy '" + s.policy + "'");
         at.sched_policy = uint32_t(pol);
         static const std::pair<const char*, uint64_t> flags[] = {
             {"SCHED_FLAG_RESET_ON_FORK", SCHED_FLAG_RESET_ON_FORK},
@@ -103,9 +101,7 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
             bool found = false;
             for (auto& [n, v] : flags)
                 if (f == n) at.sched_flags |= v, found = true;
-            if (!found)
-                return error("config.json: " + field + ".scheduler.flags: unknown flag '" + f +
-                             "'");
+            if (!found) return error(field + ".scheduler.flags: unknown flag '" + f + "'");
         }
         at.sched_nice = s.nice.value_or(0);
         at.sched_priority = uint32_t(s.priority.value_or(0));
@@ -123,19 +119,18 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
         else if (p.io_priority->klass == "IOPRIO_CLASS_IDLE")
             cls = 3;
         else
-            return error("config.json: " + field + ".ioPriority.class: unknown class '" +
-                         p.io_priority->klass + "'");
+            return error(field + ".ioPriority.class: unknown class '" + p.io_priority->klass + "'");
         if (p.io_priority->priority < 0 || p.io_priority->priority > 7)
-            return error("config.json: " + field + ".ioPriority.priority: must be 0..7");
+            return error(field + ".ioPriority.priority: must be 0..7");
         a.ioprio = (cls << kIoprioClassShift) | p.io_priority->priority;
     }
     if (p.exec_cpu_affinity) {
         if (!p.exec_cpu_affinity->initial.empty())
             a.cpus_initial = TRY_CTX(parse_cpu_list(p.exec_cpu_affinity->initial),
-                                     "config.json: " + field + ".execCPUAffinity.initial");
+                                     field + ".execCPUAffinity.initial");
         if (!p.exec_cpu_affinity->final.empty())
             a.cpus_final = TRY_CTX(parse_cpu_list(p.exec_cpu_affinity->final),
-                                   "config.json: " + field + ".execCPUAffinity.final");
+                                   field + ".execCPUAffinity.final");
     }
     if (pers) {
         if (pers->domain == "LINUX")
@@ -148,14 +143,12 @@ Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
     }
     if (!p.apparmor_profile.empty()) {
         if (!apparmor_enabled())
-            return error("config.json: " + field +
-                         ".apparmorProfile: AppArmor is not enabled on this host");
+            return error(field + ".apparmorProfile: AppArmor is not enabled on this host");
         a.apparmor_profile = p.apparmor_profile;
     }
     if (!p.selinux_label.empty()) {
         if (!selinux_enabled())
-            return error("config.json: " + field +
-                         ".selinuxLabel: SELinux is not enabled on this host");
+            return error(field + ".selinuxLabel: SELinux is not enabled on this host");
         a.selinux_label = p.selinux_label;
     }
     return a;

@@ -34,7 +34,8 @@ struct ProcessAttrs {
     std::string selinux_label;
 };
 
-// `field` is "process" (or the exec process); the spec's personality lives in linux.
+// `field` prefixes errors ("config.json: process", or the exec process's file); the spec's
+// personality lives in linux.
 Result<ProcessAttrs> plan_process_attrs(const spec::Process& p,
                                         const std::optional<spec::Personality>& pers,
                                         const std::string& field);

@@ -39,12 +39,10 @@ Result<std::vector<RlimitSetting>> plan_rlimits(const spec::Process& p, const st
         int res = -1;
         for (const auto& n : kLimits)
             if (r.type == n.name) res = n.resource;
-        if (res < 0) return error("config.json: " + f + ".type: unknown rlimit '" + r.type + "'");
-        if (r.soft > r.hard)
-            return error("config.json: " + f + ": soft limit is above the hard limit");
+        if (res < 0) return error(f + ".type: unknown rlimit '" + r.type + "'");
+        if (r.soft > r.hard) return error(f + ": soft limit is above the hard limit");
         for (const auto& o : out)
-            if (o.resource == res)
-                return error("config.json: " + f + ".type: '" + r.type + "' given twice");
+            if (o.resource == res) return error(f + ".type: '" + r.type + "' given twice");
         out.push_back({res, {static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)}});
     }
     return out;

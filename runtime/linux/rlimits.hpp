@@ -15,6 +15,7 @@ struct RlimitSetting {
     rlimit value;
 };
 
+// `field` prefixes errors ("config.json: process").
 Result<std::vector<RlimitSetting>> plan_rlimits(const spec::Process& p, const std::string& field);
 Status apply_rlimits(const std::vector<RlimitSetting>& r);
 
