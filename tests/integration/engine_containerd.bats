@@ -55,6 +55,11 @@ teardown_file() {
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 	findmnt -rn -o TARGET | grep "^$CD/" | sort -r | while read -r m; do umount -l "$m" || true; done
+	# ctr puts each container's cgroup under /<namespace>/; the shim removes the leaves.
+	local d
+	for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	rm -rf "$CD"
 }
 

@@ -62,6 +62,12 @@ teardown_file() {
 	# containers/storage keeps its overlay directory bind-mounted on itself.
 	findmnt -rn -o TARGET | grep "^$PD/" | sort -r | while read -r m; do umount -l "$m" || true; done
 	ip link del "$PD_BRIDGE" 2>/dev/null || true
+	# podman's cgroupfs parent and conmon's group, when nothing else uses them any more.
+	local d
+	for d in /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent \
+		/sys/fs/cgroup/libpod_parent/conmon /sys/fs/cgroup/libpod_parent; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	rm -rf "$PD"
 }
 
