@@ -55,6 +55,11 @@ teardown_file() {
 		kill -9 "$pid" 2>/dev/null || true
 	fi
 	findmnt -rn -o TARGET | grep "^$CD/" | sort -r | while read -r m; do umount -l "$m" || true; done
+	# ctr puts each container's cgroup under /<namespace>/; the shim removes the leaves.
+	local d
+	for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	rm -rf "$CD"
 }
 
@@ -219,4 +224,18 @@ task_pid() { cr task ls | awk -v id="$1" '$1 == id { print $2 }'; }
 	findmnt -rn -o TARGET | grep "^$d/" | sort -r | while read -r m; do umount -l "$m" || true; done
 	[[ "$output" =~ io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok ]]
 	grep -q "berth:{Type:io.containerd.runc.v2 .*BinaryName:$BERTH" "$d/log"
+}
+
+# Needs `berth exec` (the shim runs `exec --process FILE --detach --pid-file P [--console-socket S]`).
+@test "ctr task exec: a second process in the running container, its output and exit code" {
+	crun_ -d "$ENGINE_IMAGE" "$ID" sleep 1000
+	run cr task exec --exec-id e1 "$ID" sh -c 'echo exec-$((1+2)); cat /proc/1/cmdline | tr "\0" " "; exit 4'
+	[ "$status" -eq 4 ]
+	[[ "$output" == *exec-3* ]]
+	[[ "$output" == *"sleep 1000"* ]]
+	run bash -c "printf 'test -t 0 && echo is-a-tty; echo typed-\$((2+3))\nexit 6\n' |
+		timeout 60 script -qec 'ctr -a $CD/containerd.sock -n $NS task exec -t --exec-id e2 $ID sh' /dev/null"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *is-a-tty* ]]
+	[[ "$output" == *typed-5* ]]
 }

@@ -62,6 +62,12 @@ teardown_file() {
 	# containers/storage keeps its overlay directory bind-mounted on itself.
 	findmnt -rn -o TARGET | grep "^$PD/" | sort -r | while read -r m; do umount -l "$m" || true; done
 	ip link del "$PD_BRIDGE" 2>/dev/null || true
+	# podman's cgroupfs parent and conmon's group, when nothing else uses them any more.
+	local d
+	for d in /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent \
+		/sys/fs/cgroup/libpod_parent/conmon /sys/fs/cgroup/libpod_parent; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	rm -rf "$PD"
 }
 
@@ -245,4 +251,23 @@ name() { echo "bt-$BATS_TEST_NUMBER-$$"; }
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == root:x:0:0:* ]]
 	pm rmi "$REG/berth/pulled:1" >/dev/null
+}
+
+# Needs `berth exec` (conmon runs `exec --pid-file P --process FILE --detach [--console-socket S]`).
+@test "podman exec: a second process in the running container, its output, exit code and terminal" {
+	local n
+	n=$(name)
+	pm run -d --network none --name "$n" "$ENGINE_IMAGE" sleep 1000
+	run pm exec "$n" sh -c 'echo exec-$((1+2)); cat /proc/1/cmdline | tr "\0" " "; exit 4'
+	[ "$status" -eq 4 ]
+	[[ "$output" == *exec-3* ]]
+	[[ "$output" == *"sleep 1000"* ]]
+	run pm exec -e FOO=bar -w /tmp -u 1000 "$n" sh -c 'echo $FOO $(pwd) $(id -u)'
+	[ "$output" = "bar /tmp 1000" ]
+	run bash -c "printf 'test -t 0 && echo is-a-tty; echo typed-\$((2+3))\nexit 6\n' |
+		timeout 60 script -qec '$PD/pm exec -it $n sh' /dev/null"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *is-a-tty* ]]
+	[[ "$output" == *typed-5* ]]
+	pm rm -f -t 0 "$n"
 }

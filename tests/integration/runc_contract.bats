@@ -330,3 +330,30 @@ check_json_log() {
 	[ -z "$("$BERTH" --root "$SHIM_ROOT" list -q)" ]
 	[[ "$(grep '"level":"error"' "$LOG" | tail -1 | jq -r .msg)" == *systemd* ]]
 }
+
+# Needs `berth exec`.
+@test "exec --process FILE --detach --pid-file, as the shim and conmon run it" {
+	shim create --bundle "$BUNDLE" --pid-file "$BUNDLE/init.pid" "$C1"
+	shim start "$C1"
+	local init epid
+	init=$(cat "$BUNDLE/init.pid")
+	cat >"$TEST_DIR/process.json" <<-'EOF'
+		{"args": ["sh", "-c", "echo exec-ok; sleep 1000"], "cwd": "/", "user": {"uid": 0, "gid": 0},
+		 "env": ["PATH=/bin:/usr/bin"], "terminal": false}
+	EOF
+	shim exec --process "$TEST_DIR/process.json" --detach --pid-file "$TEST_DIR/exec.pid" "$C1" \
+		>"$TEST_DIR/exec.out"
+	epid=$(cat "$TEST_DIR/exec.pid")
+	[ "$(readlink "/proc/$epid/ns/pid")" = "$(readlink "/proc/$init/ns/pid")" ]
+	[ "$(readlink "/proc/$epid/ns/mnt")" = "$(readlink "/proc/$init/ns/mnt")" ]
+	run shim ps --format json "$C1"
+	jq -e --argjson p "$epid" 'index($p) != null' <<<"$output" >/dev/null
+	for _ in $(seq 50); do grep -q exec-ok "$TEST_DIR/exec.out" && break; sleep 0.1; done
+	grep -q exec-ok "$TEST_DIR/exec.out"
+	# exec into a stopped container is refused with runc's words.
+	shim kill "$C1" 9
+	for _ in $(seq 50); do [ "$(shim state "$C1" | jq -r .status)" = stopped ] && break; sleep 0.1; done
+	run shim exec --process "$TEST_DIR/process.json" --detach "$C1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not running"* ]] || [[ "$output" == *stopped* ]]
+}
