@@ -141,12 +141,34 @@ Status mkdir_chain(const std::string& dir, F fix, std::vector<std::string>& crea
             created.push_back(dir);
             return fix(dir);
         }
-        if (errno == EEXIST) return ok();
+        // Existing (made by a concurrent create, or a parent another container shares): fixed
+        // up all the same, since its maker may not have got that far yet.
+        if (errno == EEXIST) return fix(dir);
         if (errno != ENOENT || attempt == 5) return sys_error("create cgroup " + dir);
         auto slash = dir.rfind('/');
         if (slash == 0 || slash == std::string::npos) return sys_error("create cgroup " + dir);
         TRY(mkdir_chain(dir.substr(0, slash), fix, created));
     }
+}
+
+// A new v1 cpuset is empty and cannot take tasks (ENOSPC) until it has cpus and mems. They
+// are copied from the parent, after filling the parent first if it is still empty: a
+// container created in parallel may have just made that parent and not filled it yet.
+Status fill_cpuset(const std::string& dir, int depth = 0) {
+    for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
+        auto cur = knob::read(dir, k);
+        if (!cur) return std::move(cur).error();  // the hierarchy's root ends the walk
+        if (!cur.value().empty()) continue;
+        std::string parent = dir.substr(0, dir.rfind('/'));
+        auto v = knob::read(parent, k);
+        if (v && v.value().empty() && depth < 32) {
+            TRY(fill_cpuset(parent, depth + 1));
+            v = knob::read(parent, k);
+        }
+        if (!v) return std::move(v).error();
+        TRY(knob::write(dir, k, v.value()));
+    }
+    return ok();
 }
 
 bool contains_word(const std::string& text, const std::string& word) {
@@ -192,19 +214,7 @@ Status Manager::make() {
         const bool cpuset = path("cpuset") == d;
         auto st = mkdir_chain(
             d,
-            [cpuset](const std::string& dir) -> Status {
-                if (!cpuset) return ok();
-                // A new v1 cpuset is empty and cannot take tasks until it inherits cpus and
-                // mems.
-                std::string parent = dir.substr(0, dir.rfind('/'));
-                for (const char* k : {"cpuset.cpus", "cpuset.mems"}) {
-                    auto cur = knob::read(dir, k);
-                    if (cur && !cur.value().empty()) continue;
-                    std::string v = TRY(knob::read(parent, k));
-                    TRY(knob::write(dir, k, v));
-                }
-                return ok();
-            },
+            [cpuset](const std::string& dir) -> Status { return cpuset ? fill_cpuset(dir) : ok(); },
             created);
         if (!st) {
             removable_.insert(removable_.end(), created.begin(), created.end());
