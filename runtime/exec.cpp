@@ -228,17 +228,9 @@ Result<int> exec_container(const ExecOptions& o) {
     TRY(plan_process_fields(plan, config, proc, field, o.root));
 
     UniqueFd console_parent;
-    if (proc.terminal) {
-        if (!o.detach) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                return sys_error("socketpair");
-            console_parent = UniqueFd(sv[0]);
-            plan.console_socket = UniqueFd(sv[1]);
-        } else {
-            plan.console_socket = TRY(linux_::connect_console_socket(o.console_socket));
-        }
-    }
+    if (proc.terminal)
+        console_parent =
+            TRY(linux_::console_channel(!o.detach, o.console_socket, plan.console_socket));
     std::optional<cgroups::Manager> cg;
     if (!st.cgroup.is_null())
         cg = TRY(exec_cgroup(st, o.cgroups));

@@ -218,17 +218,9 @@ Result<Created> create_container(const CreateOptions& o) {
             return sys_error("--preserve-fds: fd " + std::to_string(3 + i) + " is not open");
 
     UniqueFd console_parent;
-    if (proc->terminal) {
-        if (o.foreground) {
-            int sv[2];
-            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                return sys_error("socketpair");
-            console_parent = UniqueFd(sv[0]);
-            plan.console_socket = UniqueFd(sv[1]);
-        } else {
-            plan.console_socket = TRY(linux_::connect_console_socket(o.console_socket));
-        }
-    }
+    if (proc->terminal)
+        console_parent =
+            TRY(linux_::console_channel(o.foreground, o.console_socket, plan.console_socket));
 
     auto cg = TRY(cgroups::Manager::create(spec.linux_ ? spec.linux_->cgroups_path : "", o.id,
                                            o.systemd_cgroup));

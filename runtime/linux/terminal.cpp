@@ -44,6 +44,19 @@ Status attach_terminal(int slave) {
     return ok();
 }
 
+Result<UniqueFd> console_channel(bool relay, const std::string& console_socket,
+                                 UniqueFd& child_end) {
+    if (!relay) {
+        child_end = TRY(connect_console_socket(console_socket));
+        return UniqueFd();
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return sys_error("socketpair");
+    child_end = UniqueFd(sv[1]);
+    return UniqueFd(sv[0]);
+}
+
 Result<UniqueFd> connect_console_socket(const std::string& path) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return sys_error("socket");

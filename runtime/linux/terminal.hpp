@@ -25,6 +25,13 @@ Status attach_terminal(int slave);
 Result<UniqueFd> connect_console_socket(const std::string& path);
 Status set_window_size(int fd, unsigned rows, unsigned cols);
 
+// Where a terminal process's pty master goes. relay: berth itself relays the terminal (a
+// foreground run or exec): a socketpair, whose child end is put in child_end and whose
+// parent end is returned. Otherwise the --console-socket path is connected into child_end and
+// an invalid fd returned.
+Result<UniqueFd> console_channel(bool relay, const std::string& console_socket,
+                                 UniqueFd& child_end);
+
 // Puts the caller's terminal in raw mode; the destructor restores it.
 class RawMode {
   public:
