@@ -7,36 +7,12 @@
 #include <sstream>
 
 #include "base/file.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 
 namespace berth::cgroups {
 
 namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\') {
-            int v = 0;
-            bool okd = true;
-            for (size_t j = 1; j <= 3; ++j) {
-                if (i + j >= s.size() || s[i + j] < '0' || s[i + j] > '7') {
-                    okd = false;
-                    break;
-                }
-                v = v * 8 + (s[i + j] - '0');
-            }
-            if (okd) {
-                out.push_back(static_cast<char>(v));
-                i += 3;
-                continue;
-            }
-        }
-        out.push_back(s[i]);
-    }
-    return out;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
@@ -80,25 +56,10 @@ bool Layout::on_v2(const std::string& controller) const {
 Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_controllers) {
     Layout l;
     bool unified_at_top = false;
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::vector<std::string> f;
-        std::istringstream ls(line);
-        std::string w;
-        while (ls >> w)
-            f.push_back(w);
-        size_t dash = 0;
-        for (size_t i = 6; i < f.size(); ++i) {
-            if (f[i] == "-") {
-                dash = i;
-                break;
-            }
-        }
-        if (dash == 0 || dash + 3 > f.size()) continue;
-        const std::string& fstype = f[dash + 1];
-        std::string root = unescape(f[3]);
-        std::string mnt = unescape(f[4]);
+    for (const auto& e : parse_mountinfo(mountinfo)) {
+        const std::string& fstype = e.fstype;
+        const std::string& root = e.root;
+        const std::string& mnt = e.mount_point;
         if (fstype == "cgroup2") {
             // The first cgroup2 mount wins; /sys/fs/cgroup itself means a unified host.
             if (l.unified.empty() || mnt == "/sys/fs/cgroup") {
@@ -110,7 +71,7 @@ Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_
             V1Mount m;
             m.mountpoint = mnt;
             m.root = root;
-            for (const auto& opt : split(f[dash + 3], ','))
+            for (const auto& opt : e.super_options)
                 if (is_v1_controller(opt)) m.controllers.push_back(opt);
             if (m.controllers.empty()) continue;
             bool seen = false;
