@@ -99,11 +99,12 @@ int main(int argc, char** argv) {
         return 0;
     }
     const std::string& command = g.positionals()[0];
-    // CVE-2019-5736: commands that put a fork of berth inside a container run from a sealed
-    // memfd copy, so the host binary is never the exe of a process a container can reach.
+    // CVE-2019-5736: commands that put a fork of berth inside a container run from a copy no
+    // one can write (a read-only detached mount, else a sealed memfd), so the host binary is
+    // never the exe of a process a container can reach.
     if ((command == "create" || command == "run" || command == "exec") &&
-        !berth::runtime::linux_::running_sealed()) {
-        auto st = berth::runtime::linux_::reexec_sealed(argc, argv);
+        !berth::runtime::linux_::running_protected()) {
+        auto st = berth::runtime::linux_::reexec_protected(argc, argv);
         std::fprintf(stderr, "berth: %s\n", st.error().str().c_str());
         return 1;
     }

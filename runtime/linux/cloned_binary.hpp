@@ -1,7 +1,7 @@
-// CVE-2019-5736: berth runs container-creating commands from a sealed memfd copy of itself,
-// so that no process in a container can ever reach the host's berth binary for writing
-// through /proc/<pid>/exe (the init is a fork of berth until it execs the user process, and
-// an image can make that process /proc/self/exe).
+// CVE-2019-5736: berth runs container-creating commands from a copy of itself that no process
+// can write, so that no process in a container can ever reach the host's berth binary for
+// writing through /proc/<pid>/exe (the init is a fork of berth until it execs the user
+// process, and an image can make that process /proc/self/exe).
 #pragma once
 
 #include <string>
@@ -11,11 +11,14 @@
 
 namespace berth::runtime::linux_ {
 
-// True if /proc/self/exe is a memfd with write, grow, shrink and seal seals.
-bool running_sealed();
+// True if /proc/self/exe is a memfd with write, grow, shrink and seal seals, or the
+// read-only detached mount reexec_protected made (it leaves a marker in the environment,
+// which this removes).
+bool running_protected();
 
-// If not already running sealed: copies /proc/self/exe into a memfd, seals it and re-execs
-// it with the same argv and environment. Returns only on failure.
-Status reexec_sealed(int argc, char** argv);
+// If not already running protected: re-execs /proc/self/exe with the same argv and
+// environment from a detached read-only bind mount of it (no copy), or, where that cannot be
+// made (rootless, old kernels), from a sealed memfd copy. Returns only on failure.
+Status reexec_protected(int argc, char** argv);
 
 }  // namespace berth::runtime::linux_

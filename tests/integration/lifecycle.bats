@@ -43,7 +43,9 @@ wait_status() {
 	pid=$(jq -r .pid <<<"$output")
 	[ -d /proc/$pid ]
 	# The created init is blocked before exec: it is still berth, not sleep.
-	[[ "$(readlink /proc/$pid/exe)" == /memfd:berth* ]]
+	# (berth runs from a read-only mount of its binary, same inode, or from a sealed memfd.)
+	[ "$(stat -L -c %i /proc/$pid/exe)" = "$(stat -c %i "$BERTH")" ] ||
+		[[ "$(readlink /proc/$pid/exe)" == /memfd:berth* ]]
 	berth start x
 	[ "$(status_of x)" = running ]
 	[ "$(cat /proc/$pid/comm)" = sleep ]

@@ -193,15 +193,50 @@ inside() {
 	[ -z "$(ls -A "$ROOT")" ]
 }
 
-@test "CVE-2019-5736: the created init runs a sealed copy and is not reachable" {
+@test "CVE-2019-5736: the created init runs a read-only copy and is not reachable" {
 	update_config '.process.args = ["sleep", "100"]'
 	berth create -b "$BUNDLE" victim </dev/null >/dev/null 2>&1
 	pid=$(berth state victim | jq .pid)
-	[[ "$(readlink /proc/$pid/exe)" == "/memfd:berth (deleted)" ]]
-	grep -q '^Seals:' /proc/$pid/fdinfo/0 2>/dev/null || true
-	# Even host root cannot write the init's executable: it is a sealed memfd.
-	run sh -c "echo x >> /proc/$pid/exe"
-	[ "$status" -ne 0 ]
+	# The init runs berth from a read-only detached bind mount of the binary (readlink shows
+	# that mount's root, "/"), or from a sealed memfd where such a mount cannot be made.
+	exe=$(readlink /proc/$pid/exe)
+	[[ "$exe" == "/" || "$exe" == "/memfd:berth (deleted)" ]] || fail "init exe: $exe"
+	sum=$(sha256sum <"$BERTH")
+	# The attack: hold the exe (O_PATH), wait until nothing runs it (no more ETXTBSY), then
+	# open the held file for writing. Even host root must fail with EROFS (read-only mount),
+	# or get a memfd sealed against writes. The holder is a host process, the strongest case;
+	# nothing is written if the open succeeds, so a failure does not damage $BERTH.
+	run python3 -c '
+import errno, os, subprocess, sys, time
+pid, berth, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+held = os.open(f"/proc/{pid}/exe", os.O_PATH)
+subprocess.run([berth, "--root", root, "kill", "victim", "KILL"], check=True)
+for _ in range(200):
+    try:
+        if open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] in "ZX":
+            break
+    except FileNotFoundError:
+        break
+    time.sleep(0.05)
+try:
+    fd = os.open(f"/proc/self/fd/{held}", os.O_WRONLY | os.O_APPEND)
+except OSError as e:
+    print(errno.errorcode[e.errno])
+else:
+    import fcntl
+    try:
+        sealed = fcntl.fcntl(fd, 1034) & 8  # F_GET_SEALS & F_SEAL_WRITE
+    except OSError:
+        sealed = 0
+    print("SEALED" if sealed else "OPENED FOR WRITING")
+' "$pid" "$BERTH" "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == EROFS || "$output" == SEALED ]] || fail "opening the held exe for writing: $output"
+	[ "$(sha256sum <"$BERTH")" = "$sum" ]
+	berth delete --force victim
+	berth create -b "$BUNDLE" victim </dev/null >/dev/null 2>&1
+	pid=$(berth state victim | jq .pid)
 	# A second container in the victim's pid namespace tries to open the init's exe for
 	# writing, and its fds: the init is not dumpable, so /proc/1/exe is not even readable.
 	update_config ".process.args = [\"sh\", \"-c\", \"readlink /proc/1/exe || echo exe-denied; echo pwn >> /proc/1/exe; for f in /proc/1/fd/*; do readlink \$f && echo LEAK; done; exit 1\"]
