@@ -48,14 +48,15 @@ Status write_all(int fd, std::string_view data) {
     return ok();
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+Status write_via_temp(const std::string& path, std::string_view data, mode_t mode, bool sync) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     std::string tmp =
         path + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000);
     UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (!fd) return sys_error("create '" + tmp + "'");
     auto st = write_all(fd.get(), data);
-    if (st && ::fsync(fd.get()) < 0) st = sys_error("fsync");
+    if (st && sync && ::fsync(fd.get()) < 0) st = sys_error("fsync");
     fd.reset();
     if (st && ::rename(tmp.c_str(), path.c_str()) < 0) st = sys_error("rename");
     if (!st) {
@@ -63,6 +64,15 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
         return std::move(st).error().with_context("write '" + path + "'");
     }
     return ok();
+}
+}  // namespace
+
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+    return write_via_temp(path, data, mode, true);
+}
+
+Status write_file_replace(const std::string& path, std::string_view data, mode_t mode) {
+    return write_via_temp(path, data, mode, false);
 }
 
 Status write_file(const std::string& path, std::string_view data) {

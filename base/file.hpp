@@ -19,6 +19,11 @@ Result<std::string> read_fd(int fd, size_t max_size = 64u << 20);
 Status write_all(int fd, std::string_view data);
 // Writes to a temporary name in the same directory, fsyncs, renames over `path`.
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The same without the fsync: readers see the old or the new content, never a mix, but a
+// crash may lose the update. For state that does not outlive a reboot anyway (the runtime's
+// state root is a tmpfs under /run where engines use it; a container does not survive a
+// reboot), where an fsync per create only costs time.
+Status write_file_replace(const std::string& path, std::string_view data, mode_t mode = 0644);
 // Writes a small value to an existing file (cgroup and procfs knobs): open O_WRONLY, one write.
 Status write_file(const std::string& path, std::string_view data);
 Status write_file_at(int dirfd, const std::string& name, std::string_view data);

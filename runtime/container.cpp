@@ -147,7 +147,7 @@ Status ContainerDir::save(const ContainerState& st) const {
     j["cgroups_path"] = st.cgroups_path;
     if (!st.resources.is_null()) j["resources"] = st.resources;
     j["systemd_cgroup"] = st.systemd_cgroup;
-    return write_file_atomic(file("state.json"), j.dump(), 0600);
+    return write_file_replace(file("state.json"), j.dump(), 0600);
 }
 
 void ContainerDir::unlock() {

@@ -277,7 +277,7 @@ Result<int> exec_container(const ExecOptions& o) {
         return e;
     };
     if (!o.pid_file.empty())
-        if (auto s = write_file_atomic(absolute(o.pid_file), std::to_string(*pid), 0644); !s)
+        if (auto s = write_file_replace(absolute(o.pid_file), std::to_string(*pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));
     if (o.detach) return 0;
     UniqueFd console;

@@ -242,7 +242,7 @@ Result<Created> create_container(const CreateOptions& o) {
     }
     for (const auto& w : cg.warnings())
         log::warn(w);
-    if (auto s = write_file_atomic(dir.file("config.json"), config_text, 0600); !s)
+    if (auto s = write_file_replace(dir.file("config.json"), config_text, 0600); !s)
         return cleanup(std::move(s).error());
     auto listener = listen_start_socket(dir.file("start.sock"));
     if (!listener) return cleanup(std::move(listener).error());
@@ -310,7 +310,7 @@ Result<Created> create_container(const CreateOptions& o) {
             char cwd[PATH_MAX];
             if (::getcwd(cwd, sizeof cwd)) pf = std::string(cwd) + "/" + pf;
         }
-        if (auto s = write_file_atomic(pf, std::to_string(*pid), 0644); !s)
+        if (auto s = write_file_replace(pf, std::to_string(*pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));
     }
     Created c;
