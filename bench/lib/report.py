@@ -119,7 +119,11 @@ class Table:
         self.benches = []  # ordered (part, group, bench)
         self.rows = {}     # (part, group, bench) -> list of (tool, metric, unit, values | None, na)
         self.notes = []
+        self.sanity = []   # shell-loop checks (runtime_bench.py Bench.sanity)
         for r in recs:
+            if r["kind"] == "sanity":
+                self.sanity.append(r)
+                continue
             if r["kind"] == "note":
                 self.notes.append((r["part"], r["text"]))
                 continue
@@ -227,12 +231,24 @@ def targets(t):
     def judge(value, ok):
         return "n/a" if value is None else ("met" if ok else "not met")
 
+    # Issue 20's runtime targets (medians, one interleaved run).
     k = t.find("runtime", "run", "(default)")
+    for metric in ("wall", "cpu"):
+        r, text = ratio(k, "berth", "crun", metric)
+        rows.append((f"berth `run` ≤ 0.75× crun ({metric}, median)", text,
+                     judge(r, r is not None and r <= 0.75)))
+    r, text = ratio(k, "berth", "floor", "wall")
+    rows.append(("berth `run` ≤ 3× the unshare+chroot floor (wall)", text, judge(r, r is not None and r <= 3.0)))
+    k = t.find("runtime", "lifecycle", "(default)")
     r, text = ratio(k, "berth", "crun", "wall")
-    rows.append(("berth `run` ≤ 0.75× crun (wall, median)", text, judge(r, r is not None and r <= 0.75)))
-    k = t.find("runtime", "rss", "`run`")
-    r, text = ratio(k, "berth", "crun", "peak RSS")
-    rows.append(("peak RSS of `run` below crun's", text, judge(r, r is not None and r < 1.0)))
+    rows.append(("create+start+wait+delete ≤ 0.75× crun (wall)", text, judge(r, r is not None and r <= 0.75)))
+    k = t.find("runtime", "parallel", "(default)")
+    r, text = ratio(k, "berth", "crun", "throughput")
+    rows.append(("parallel `run` throughput ≥ 1.3× crun's", text, judge(r, r is not None and r >= 1.3)))
+    for cmd in ("run", "create"):
+        k = t.find("runtime", "rss", f"`{cmd}`")
+        r, text = ratio(k, "berth", "crun", "peak RSS")
+        rows.append((f"peak RSS of `{cmd}` ≤ 0.9× crun's", text, judge(r, r is not None and r <= 0.9)))
     def find_fs(group, prefix=""):
         for fs in ("ext4", "tmpfs"):
             k = t.find("image", group, prefix + fs)
@@ -280,6 +296,74 @@ def targets(t):
     return rows
 
 
+SANITY_LIMIT = 1.5
+
+
+def sanity_lines(t):
+    """One line per runtime: the harness's `run` median against a plain shell loop of the same
+    command (issue 20: a crun figure of 36 ms where a loop gives 10 ms was a broken measurement)."""
+    out = []
+    k = t.find("runtime", "run", "(default)")
+    for r in t.sanity:
+        tool = r["tool"]
+        if r.get("loop_ms") is None:
+            out.append(f"{tool}: shell loop failed ({r.get('error')}): harness figure unchecked — FLAG")
+            continue
+        m, _ = t.median(k, tool, "wall") if k else (None, None)
+        if m is None:
+            out.append(f"{tool}: shell loop {r['loop_ms']:.1f} ms per container ({r['n']} runs); no harness figure")
+            continue
+        ratio = m / r["loop_ms"]
+        verdict = (f"FLAG: the harness measures {tool} more than {SANITY_LIMIT}× slower than a shell loop"
+                   if ratio > SANITY_LIMIT else "ok")
+        out.append(f"{tool}: harness median {m:.1f} ms vs shell loop {r['loop_ms']:.1f} ms per container "
+                   f"({r['n']} sequential runs, CPU {r.get('loop_cpu_ms', 0):.1f} ms): {ratio:.2f}× — {verdict}")
+    return out
+
+
+def plot(t, path):
+    """Medians with min–max bars, one panel per benchmark (its first metric), one bar per tool.
+    Returns None, or why there is no chart (matplotlib missing)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        return f"no chart: {e}"
+    panels = []
+    for key in t.benches:
+        rows = [r for r in t.sorted_rows(key) if not r[4]]
+        if not rows:
+            continue
+        metric, unit = rows[0][1], rows[0][2]
+        bars = [(tool, vals) for tool, m, u, vals, na in rows if m == metric and vals]
+        panels.append((key, metric, unit, bars))
+    if not panels:
+        return "no chart: nothing measured"
+    colors = {"berth": "#1f77b4", "berth-image": "#1f77b4", "crun": "#ff7f0e", "runc": "#2ca02c",
+              "floor": "#7f7f7f"}
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.1 + 0.45 * sum(len(p[3]) for p in panels)
+                                                       + 0.6 * len(panels)), squeeze=False)
+    for ax, (key, metric, unit, bars) in zip(axes[:, 0], panels):
+        names = [b[0] for b in bars]
+        med = [statistics.median(b[1]) for b in bars]
+        lo = [m - min(b[1]) for m, b in zip(med, bars)]
+        hi = [max(b[1]) - m for m, b in zip(med, bars)]
+        y = range(len(bars))
+        ax.barh(list(y), med, xerr=[lo, hi], capsize=3,
+                color=[colors.get(n, "#9467bd") for n in names])
+        ax.set_yticks(list(y))
+        ax.set_yticklabels(names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(f"{key[2]} — {metric}", fontsize=9, loc="left")
+        ax.set_xlabel(f"{unit} (median, bar = min–max)", fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return None
+
+
 def terminal(t):
     lines = []
     for key in t.benches:
@@ -290,12 +374,15 @@ def terminal(t):
             else:
                 lines.append(f"  {tool:<34} {metric:<18} median {fmt(statistics.median(vals), unit):>9} {unit:<13}"
                              f" (min {fmt(min(vals), unit)}, max {fmt(max(vals), unit)}, n={len(vals)})")
-    for part in ("runtime", "image"):
+    for part in ("runtime", "engines", "image"):
         rs = t.ratios(part)
         if rs:
             lines.append(f"\n{part} ratios (median / median; < 1 means berth is lower):")
             for bench, metric, s, p, text in rs:
                 lines.append(f"  {s}/{p:<26} {metric:<18} {text:<10} {bench}")
+    if t.sanity:
+        lines.append("\nsanity (harness vs a plain shell loop of the same `run`):")
+        lines.extend(f"  {l}" for l in sanity_lines(t))
     lines.append("\ntargets:")
     for what, value, verdict in targets(t):
         lines.append(f"  {what:<52} {value:<12} {verdict}")
@@ -316,12 +403,22 @@ def markdown(t, args):
         md.append("\n## Notes\n")
         for part, text in t.notes:
             md.append(f"- ({part}) {text}")
-    md.append("\n## Targets (from issue 10)\n")
+    if args.chart:
+        md.append(f"\nChart (medians, min–max bars): [{os.path.basename(args.chart)}]"
+                  f"({os.path.basename(args.chart)})")
+    if t.sanity:
+        md.append("\n## Sanity: harness against a plain shell loop\n")
+        md.append(f"Each runtime's `run /bin/true` (default bundle, same --root) timed in a plain `sh` "
+                  f"loop; a harness median more than {SANITY_LIMIT}× the loop's per-container time is "
+                  f"flagged as a broken measurement.\n")
+        md.extend(f"- {cell(l)}" for l in sanity_lines(t))
+    md.append("\n## Targets (issues 10 and 20)\n")
     md.append("| target | measured | |")
     md.append("|---|---|---|")
     for what, value, verdict in targets(t):
         md.append(f"| {cell(what)} | {cell(value)} | {verdict} |")
-    for part, title in (("runtime", "Runtime"), ("image", "Image tool")):
+    for part, title in (("runtime", "Runtime"), ("engines", "Engines (run --rm through podman, ctr, docker)"),
+                        ("image", "Image tool")):
         if not any(k[0] == part for k in t.benches):
             continue
         md.append(f"\n## {title}: ratios\n")
@@ -352,7 +449,15 @@ def main():
     args = p.parse_args()
     t = Table(load(args.records))
     print(terminal(t))
+    args.chart = None
     if args.out:
+        chart = os.path.splitext(args.out)[0] + ".svg"
+        why = plot(t, chart)
+        if why:
+            t.notes.append(("all", why))
+        else:
+            args.chart = chart
+            print(f"wrote {chart}")
         os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
         with open(args.out, "w") as f:
             f.write(markdown(t, args))

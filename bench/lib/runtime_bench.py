@@ -43,7 +43,8 @@ class Bench:
         self.runtimes = []
         for spec in args.runtime:
             name, _, path = spec.partition("=")
-            self.runtimes.append(Runtime(name, path, os.path.join(args.tmp, f"root-{name}")))
+            self.runtimes.append(Runtime(name, path, os.path.join(args.roots or args.tmp,
+                                                                  f"root-{name}")))
         self.na = {}  # runtime name -> reason it is out of the run for good (e.g. not built)
         for spec in args.unavailable or []:
             name, _, reason = spec.partition("=")
@@ -243,6 +244,31 @@ class Bench:
                 bl.set_subreaper(False)
                 bl.reap_orphans()
 
+    def sanity(self, bundle):
+        """The same `run` as the harness measures, in a plain shell loop, per runtime: a
+        harness figure far above the loop's is a broken measurement (the harness, not the
+        tool, is slow), not a result. Recorded as kind "sanity"; report.py flags a tool whose
+        harness median is more than 1.5x its loop's per-container time."""
+        n = self.a.sanity
+        if n <= 0:
+            return
+        bl.log(f"sanity: each runtime's `run` in a shell loop of {n} ...")
+        for rt in self.contenders(False):
+            prefix = self.cid("loop")
+            script = ('for i in $(seq "$1"); do "$2" --root "$3" run --bundle "$4" "$5-$i" '
+                      '>/dev/null 2>&1 </dev/null || exit 1; done')
+            argv = ["/bin/sh", "-c", script, "sh", str(n), rt.binary, rt.root, bundle, prefix]
+            try:
+                s = bl.run(argv)
+            except CommandFailed as e:
+                self.res.write(kind="sanity", tool=rt.name, n=n, loop_ms=None, error=str(e)[:160])
+            else:
+                self.res.write(kind="sanity", tool=rt.name, n=n, loop_ms=s.wall * 1e3 / n,
+                               loop_cpu_ms=s.cpu * 1e3 / n)
+            finally:
+                for i in range(1, n + 1):
+                    rt.cleanup(f"{prefix}-{i}")
+
     def main(self):
         variants = [("default", self.a.bundle)]
         if self.a.bundle_seccomp:
@@ -250,6 +276,7 @@ class Bench:
         try:
             for variant, bundle in variants:
                 self.bench_run(variant, bundle)
+            self.sanity(self.a.bundle)
             for variant, bundle in variants:
                 self.bench_lifecycle(variant, bundle)
             self.bench_parallel("default", self.a.bundle)
@@ -292,6 +319,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--results", required=True)
     p.add_argument("--tmp", required=True)
+    p.add_argument("--roots", help="where the runtimes' --root directories go (default --tmp)")
+    p.add_argument("--sanity", type=int, default=20, help="shell-loop iterations per runtime")
     p.add_argument("--rootfs", required=True)
     p.add_argument("--bundle", required=True)
     p.add_argument("--bundle-seccomp")
