@@ -19,6 +19,7 @@
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/linux/user.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/sync.hpp"
 
 namespace berth::runtime {
@@ -67,6 +68,7 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
     plan.process = &p;
     plan.id = id;
     plan.ns = TRY(plan_namespaces(spec));
+    plan.rootless = rootless::enabled();
     if (!plan.ns.has(CLONE_NEWNS))
         return error("config.json: linux.namespaces: berth needs a mount namespace for the rootfs");
     if (!spec.hostname.empty() && !plan.ns.is_new(CLONE_NEWUTS))
@@ -349,9 +351,14 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     auto go = sync_expect(sync_fd, SyncType::kProceed);
     if (!go) child_fail(sync_fd, std::move(go).error());
     CHILD_TRY(apply_namespaces(plan.ns));
+    // Rootless: the parent has no privilege over a non-dumpable process's /proc files, so
+    // stage1 is dumpable only while its id maps are written (runc does the same).
+    const bool open_for_maps = plan.rootless && plan.ns.is_new(CLONE_NEWUSER);
+    if (open_for_maps) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     CHILD_TRY(sync_send(sync_fd, SyncType::kNamespacesReady));
     auto mapped = sync_expect(sync_fd, SyncType::kMapsWritten);
     if (!mapped) child_fail(sync_fd, std::move(mapped).error());
+    if (open_for_maps) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // Become root of the user namespace (when root is mapped) so that the process has the
     // namespace's full capabilities until it changes to process.user.
     if (plan.root_in_userns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
@@ -392,14 +399,18 @@ void kill_and_reap(pid_t pid) {
 Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1,
                     pid_t& child) {
     const spec::Spec& spec = *plan.spec;
-    if (plan.process->oom_score_adj)
-        TRY_CTX(write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
-                           std::to_string(*plan.process->oom_score_adj)),
-                "set process.oomScoreAdj");
+    if (plan.process->oom_score_adj) {
+        auto st = write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
+                             std::to_string(*plan.process->oom_score_adj));
+        // Without CAP_SYS_RESOURCE the score can only be raised; rootless, as runc, a lower
+        // value is left as inherited.
+        if (!st && !(plan.rootless && (st.error().code() == EACCES || st.error().code() == EPERM)))
+            return std::move(st).error().with_context("set process.oomScoreAdj");
+    }
     if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(stage1));
     TRY(sync_send(fd, SyncType::kProceed));
     TRY(sync_expect(fd, SyncType::kNamespacesReady));
-    if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
+    if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec, plan.rootless));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
     auto m = TRY(sync_expect(fd, SyncType::kInitPid));
