@@ -23,6 +23,7 @@
 #include "runtime/linux/namespaces.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/process.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/sync.hpp"
 
 namespace berth::runtime {
@@ -219,6 +220,7 @@ Result<int> exec_container(const ExecOptions& o) {
     plan.extra_fds = o.preserve_fds;
     plan.ns = TRY(linux_::plan_join_process(st.pid));
     plan.root_in_userns = plan.ns.joins_user() && linux_::root_mapped(st.pid);
+    plan.rootless = rootless::enabled();
     struct stat root;
     if (::stat(("/proc/" + std::to_string(st.pid) + "/root").c_str(), &root) < 0)
         return sys_error("stat the container's root");

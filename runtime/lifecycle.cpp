@@ -29,6 +29,7 @@
 #include "runtime/linux/terminal.hpp"
 #include "runtime/linux/user.hpp"
 #include "runtime/process.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/sync.hpp"
 #include "spec/runtime_config.hpp"
 
@@ -222,26 +223,43 @@ Result<Created> create_container(const CreateOptions& o) {
         console_parent =
             TRY(linux_::console_channel(o.foreground, o.console_socket, plan.console_socket));
 
-    auto cg = TRY(cgroups::Manager::create(spec.linux_ ? spec.linux_->cgroups_path : "", o.id,
-                                           o.systemd_cgroup));
+    // Rootless: no cgroup at all unless a limit asks for one, and then only a delegated v2
+    // subtree (rootless::check_delegation says why not, naming the limit).
+    std::optional<cgroups::Manager> cg;
+    const spec::Resources no_resources;
+    const spec::Resources& asked =
+        spec.linux_ && spec.linux_->resources ? *spec.linux_->resources : no_resources;
+    const auto limit = plan.rootless ? rootless::first_limit(asked) : std::nullopt;
+    if (!plan.rootless || limit) {
+        cg = TRY(cgroups::Manager::create(spec.linux_ ? spec.linux_->cgroups_path : "", o.id,
+                                          o.systemd_cgroup));
+        if (limit)
+            TRY_CTX(
+                rootless::check_delegation(*limit, cg->mode() == cgroups::Mode::v2, cg->v2_path()),
+                "config.json");
+    }
     ContainerDir dir = TRY(ContainerDir::create(o.root, o.id));
     bool cg_made = false;
     auto cleanup = [&](Error e) -> Error {
-        if (cg_made) (void)cg.destroy(true);
+        if (cg_made) (void)cg->destroy(true);
         (void)dir.remove();
         return e;
     };
-    if (auto s = cg.make(); !s) return cleanup(std::move(s).error().with_context("cgroup"));
-    cg_made = true;
-    if (spec.linux_) {
-        // The device rules always go in: the spec's, then linux.devices and runc's defaults
-        // (a new v1 devices cgroup would otherwise inherit whatever its parent allows).
-        spec::Resources res = spec.linux_->resources.value_or(spec::Resources{});
-        res.devices = cgroups::container_device_rules(*spec.linux_);
-        if (auto s = cg.apply(res); !s) return cleanup(std::move(s).error().with_context("cgroup"));
+    if (cg) {
+        if (auto s = cg->make(); !s) return cleanup(std::move(s).error().with_context("cgroup"));
+        cg_made = true;
+        if (spec.linux_) {
+            // The device rules always go in: the spec's, then linux.devices and runc's
+            // defaults (a new v1 devices cgroup would otherwise inherit whatever its parent
+            // allows).
+            spec::Resources res = asked;
+            res.devices = cgroups::container_device_rules(*spec.linux_);
+            if (auto s = cg->apply(res); !s)
+                return cleanup(std::move(s).error().with_context("cgroup"));
+        }
+        for (const auto& w : cg->warnings())
+            log::warn(w);
     }
-    for (const auto& w : cg.warnings())
-        log::warn(w);
     if (auto s = write_file_replace(dir.file("config.json"), config_text, 0600); !s)
         return cleanup(std::move(s).error());
     auto listener = listen_start_socket(dir.file("start.sock"));
@@ -258,7 +276,7 @@ Result<Created> create_container(const CreateOptions& o) {
     st.new_pid_ns = plan.ns.is_new(CLONE_NEWPID);
     st.systemd_cgroup = o.systemd_cgroup;
     if (spec.linux_) st.cgroups_path = spec.linux_->cgroups_path;
-    st.cgroup = cg.to_state();
+    if (cg) st.cgroup = cg->to_state();
     if (spec.linux_ && spec.linux_->resources) {
         spec::Resources saved = *spec.linux_->resources;
         saved.devices.clear();
@@ -266,7 +284,7 @@ Result<Created> create_container(const CreateOptions& o) {
     }
 
     SpawnCallbacks cb;
-    cb.place_in_cgroup = [&](pid_t pid) { return cg.add_pid(pid).context("cgroup"); };
+    if (cg) cb.place_in_cgroup = [&](pid_t pid) { return cg->add_pid(pid).context("cgroup"); };
     cb.seccomp_listener = [&](int fd, pid_t pid) -> Status {
         ContainerState s = st;
         s.pid = pid;

@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/cloned_binary.hpp"
+#include "runtime/rootless.hpp"
 #include "spec/runtime_config.hpp"
 
 namespace berth::cli {
@@ -78,10 +79,15 @@ int main(int argc, char** argv) {
     g.flag("debug", "enable debug logging")
         .option("log", "value", "set the log file to write berth logs to (default is stderr)")
         .option("log-format", "value", "set the log format ('text' or 'json')", "text")
-        .option("root", "value", "root directory for storage of container state", "/run/berth")
+        .option("root", "value",
+                "root directory for storage of container state (rootless: "
+                "$XDG_RUNTIME_DIR/berth)",
+                "/run/berth")
         .option("criu", "value", "accepted for compatibility; checkpoint is not supported")
         .flag("systemd-cgroup", "enable systemd cgroup support")
-        .option("rootless", "value", "ignore cgroup permission errors ('true', 'false', or 'auto')",
+        .option("rootless", "value",
+                "run without privilege: no cgroup unless limits ask for a delegated one, id maps "
+                "through newuidmap ('true', 'false', or 'auto')",
                 "auto")
         .flag("version,v", "print the version")
         .flag("help,h", "show help");
@@ -109,12 +115,16 @@ int main(int argc, char** argv) {
         return 1;
     }
     berth::cli::GlobalOptions opts;
-    opts.root = g.get("root");
+    opts.rootless = g.get("rootless");
+    if (auto st = berth::runtime::rootless::set_mode(opts.rootless); !st) {
+        std::fprintf(stderr, "berth: %s\n", st.error().str().c_str());
+        return 1;
+    }
+    opts.root = g.has("root") ? g.get("root") : berth::runtime::rootless::default_state_root();
     opts.log = g.get("log");
     opts.log_format = g.get("log-format");
     opts.debug = g.get_bool("debug");
     opts.systemd_cgroup = g.get_bool("systemd-cgroup");
-    opts.rootless = g.get("rootless");
     if (opts.log_format != "text" && opts.log_format != "json") {
         std::fprintf(stderr, "berth: unknown log-format '%s'\n", opts.log_format.c_str());
         return 1;

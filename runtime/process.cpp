@@ -19,6 +19,7 @@
 #include "runtime/linux/hooks.hpp"
 #include "runtime/linux/terminal.hpp"
 #include "runtime/linux/user.hpp"
+#include "runtime/rootless.hpp"
 #include "runtime/sync.hpp"
 
 namespace berth::runtime {
@@ -67,6 +68,7 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
     plan.process = &p;
     plan.id = id;
     plan.ns = TRY(plan_namespaces(spec));
+    plan.rootless = rootless::enabled();
     if (!plan.ns.has(CLONE_NEWNS))
         return error("config.json: linux.namespaces: berth needs a mount namespace for the rootfs");
     if (!spec.hostname.empty() && !plan.ns.is_new(CLONE_NEWUTS))
@@ -257,7 +259,10 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
         RootfsContext ctx;
         ctx.no_pivot = plan.no_pivot;
         ctx.console_slave_fd = pty ? pty->slave.get() : -1;
-        ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER);
+        // Rootless without a new user namespace (rootless podman runs its runtime as root of
+        // its own) is as unprivileged over devices and locked mounts as a container user
+        // namespace: nodes are bound from the host, locked flags kept.
+        ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER) || plan.rootless;
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
         ctx.before_pivot = create_hooks;
         auto st = setup_rootfs(*plan.rootfs, spec, ctx);
@@ -348,10 +353,24 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     close_inherited_fds(3 + plan.extra_fds);
     auto go = sync_expect(sync_fd, SyncType::kProceed);
     if (!go) child_fail(sync_fd, std::move(go).error());
+    // Without CAP_SYS_RESOURCE the score can only be raised: a lower one is left as inherited
+    // (runc's rootless behaviour), a higher one is applied.
+    // stage1 is dumpable for the write (the file of a non-dumpable process is root's); it is
+    // still in the caller's namespaces, so nothing of the container can use the window.
+    if (plan.rootless && plan.process->oom_score_adj) {
+        ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        (void)write_file("/proc/self/oom_score_adj", std::to_string(*plan.process->oom_score_adj));
+        ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     CHILD_TRY(apply_namespaces(plan.ns));
+    // Rootless: the parent has no privilege over a non-dumpable process's /proc files, so
+    // stage1 is dumpable only while its id maps are written (runc does the same).
+    const bool open_for_maps = plan.rootless && plan.ns.is_new(CLONE_NEWUSER);
+    if (open_for_maps) ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
     CHILD_TRY(sync_send(sync_fd, SyncType::kNamespacesReady));
     auto mapped = sync_expect(sync_fd, SyncType::kMapsWritten);
     if (!mapped) child_fail(sync_fd, std::move(mapped).error());
+    if (open_for_maps) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // Become root of the user namespace (when root is mapped) so that the process has the
     // namespace's full capabilities until it changes to process.user.
     if (plan.root_in_userns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
@@ -392,14 +411,15 @@ void kill_and_reap(pid_t pid) {
 Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1,
                     pid_t& child) {
     const spec::Spec& spec = *plan.spec;
-    if (plan.process->oom_score_adj)
+    // Rootless, stage1 sets its own score (a non-dumpable process's /proc files are not ours).
+    if (plan.process->oom_score_adj && !plan.rootless)
         TRY_CTX(write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
                            std::to_string(*plan.process->oom_score_adj)),
                 "set process.oomScoreAdj");
     if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(stage1));
     TRY(sync_send(fd, SyncType::kProceed));
     TRY(sync_expect(fd, SyncType::kNamespacesReady));
-    if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec));
+    if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec, plan.rootless));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
     auto m = TRY(sync_expect(fd, SyncType::kInitPid));

@@ -36,6 +36,9 @@ struct ProcessPlan {
     // stage1 becomes uid/gid 0 after entering the user namespace (root is mapped there), so
     // that the process has the namespace's full capabilities until it changes to its user.
     bool root_in_userns = false;
+    // rootless::enabled() at plan time: id maps may need newuidmap, stage1 is dumpable while
+    // they are written, oomScoreAdj cannot be lowered, no cgroup without limits.
+    bool rootless = false;
     linux_::RootfsPlanPtr rootfs;
     std::optional<linux_::CapSets> caps;
     std::vector<linux_::RlimitSetting> rlimits;

@@ -11,6 +11,7 @@
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/mount_options.hpp"
 #include "runtime/linux/seccomp.hpp"
+#include "runtime/rootless.hpp"
 #include "spec/features.hpp"
 #include "spec/runtime_config.hpp"
 
@@ -161,6 +162,13 @@ spec::Features document() {
         {"org.berth.checkpoint.enabled", "false"},
         {"org.berth.version", BERTH_VERSION},
     };
+    // What rootless mode can do on this host, for this caller (runc has no field for it).
+    const auto r = runtime::rootless::host_support();
+    auto yes = [](bool b) { return std::string(b ? "true" : "false"); };
+    f.annotations["org.berth.rootless.active"] = yes(runtime::rootless::enabled());
+    f.annotations["org.berth.rootless.userns"] = yes(r.user_namespaces);
+    f.annotations["org.berth.rootless.idmap_helpers"] = yes(r.newuidmap);
+    f.annotations["org.berth.rootless.cgroup"] = r.delegated_cgroup ? "delegated-v2" : "none";
     return f;
 }
 

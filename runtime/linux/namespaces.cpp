@@ -4,8 +4,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "base/file.hpp"
@@ -158,12 +162,87 @@ std::string map_text(const std::vector<spec::IDMapping>& m) {
 }
 }  // namespace
 
-Status write_id_maps(pid_t pid, const spec::Spec& spec) {
+namespace {
+
+// Runs newuidmap/newgidmap (setuid helpers from shadow's uidmap) for the ranges /etc/subuid
+// and /etc/subgid grant; their complaint, when they refuse, becomes the error text.
+Status run_map_helper(const char* helper, pid_t pid, const std::vector<spec::IDMapping>& m) {
+    std::vector<std::string> args = {helper, std::to_string(pid)};
+    for (const auto& e : m) {
+        args.push_back(std::to_string(e.container_id));
+        args.push_back(std::to_string(e.host_id));
+        args.push_back(std::to_string(e.size));
+    }
+    int err[2];
+    if (::pipe2(err, O_CLOEXEC) < 0) return sys_error("pipe");
+    pid_t child = ::fork();
+    if (child < 0) {
+        ::close(err[0]);
+        ::close(err[1]);
+        return sys_error("fork " + std::string(helper));
+    }
+    if (child == 0) {
+        ::dup2(err[1], 2);
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execvp(helper, argv.data());
+        ::dprintf(2, "exec: %s", std::strerror(errno));
+        ::_exit(127);
+    }
+    ::close(err[1]);
+    std::string out;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(err[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) out.append(buf, size_t(n));
+    ::close(err[0]);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+        out.pop_back();
+    if (auto nl = out.rfind('\n'); nl != std::string::npos) out = out.substr(nl + 1);
+    return Error(EPERM, std::string(helper) + " failed" + (out.empty() ? "" : ": " + out));
+}
+
+bool single_own_id(const std::vector<spec::IDMapping>& m, uint32_t own) {
+    return m.size() == 1 && m[0].size == 1 && m[0].host_id == own;
+}
+
+}  // namespace
+
+Status write_id_maps(pid_t pid, const spec::Spec& spec, bool rootless) {
     std::string base = "/proc/" + std::to_string(pid);
-    TRY_CTX(write_file(base + "/uid_map", map_text(spec.linux_->uid_mappings)),
-            "write uid mappings");
-    TRY_CTX(write_file(base + "/gid_map", map_text(spec.linux_->gid_mappings)),
-            "write gid mappings");
+    const auto& uids = spec.linux_->uid_mappings;
+    const auto& gids = spec.linux_->gid_mappings;
+    if (!rootless) {
+        TRY_CTX(write_file(base + "/uid_map", map_text(uids)), "write uid mappings");
+        TRY_CTX(write_file(base + "/gid_map", map_text(gids)), "write gid mappings");
+        return ok();
+    }
+    // Rootless, as runc: a mapping of our own id alone is written directly (for gids the
+    // kernel then wants setgroups denied first); anything wider goes through the setuid
+    // helpers, which check it against /etc/subuid and /etc/subgid. Root inside a user
+    // namespace (rootless podman) can write ranges it holds itself, so that is tried first.
+    if (single_own_id(uids, ::geteuid()) || ::geteuid() == 0) {
+        auto st = write_file(base + "/uid_map", map_text(uids));
+        if (!st && single_own_id(uids, ::geteuid()))
+            return std::move(st).error().with_context("write uid mappings");
+        if (!st) TRY_CTX(run_map_helper("newuidmap", pid, uids), "write uid mappings");
+    } else {
+        TRY_CTX(run_map_helper("newuidmap", pid, uids), "write uid mappings");
+    }
+    if (single_own_id(gids, ::getegid()) && ::geteuid() != 0) {
+        TRY_CTX(write_file(base + "/setgroups", "deny"), "deny setgroups");
+        TRY_CTX(write_file(base + "/gid_map", map_text(gids)), "write gid mappings");
+    } else if (::geteuid() == 0 && write_file(base + "/gid_map", map_text(gids))) {
+        // written directly
+    } else {
+        TRY_CTX(run_map_helper("newgidmap", pid, gids), "write gid mappings");
+    }
     return ok();
 }
 

@@ -49,10 +49,11 @@ bool root_mapped(pid_t pid);
 // kernel makes the user namespace first and the others owned by it).
 Status apply_namespaces(const NamespacePlan& plan);
 
-// Parent, for the stage1 pid, after its unshare: uid_map/gid_map and timens_offsets. Writing
-// them from the (privileged, host) parent avoids needing newuidmap and needing the child to
-// be dumpable.
-Status write_id_maps(pid_t pid, const spec::Spec& spec);
+// Parent, for the stage1 pid, after its unshare: uid_map/gid_map and timens_offsets. A
+// privileged parent writes them directly (no newuidmap, no dumpable child). Rootless, a map
+// of the caller's own id alone is written directly (setgroups denied first for gids), wider
+// ones through newuidmap/newgidmap; stage1 is dumpable meanwhile.
+Status write_id_maps(pid_t pid, const spec::Spec& spec, bool rootless = false);
 Status write_time_offsets(pid_t pid, const spec::Spec& spec);
 
 }  // namespace berth::runtime::linux_
