@@ -271,3 +271,32 @@ name() { echo "bt-$BATS_TEST_NUMBER-$$"; }
 	[[ "$output" == *typed-5* ]]
 	pm rm -f -t 0 "$n"
 }
+
+@test "podman build: buildah runs a two-stage Dockerfile's RUN steps through berth" {
+	local tag=localhost/berth-test/built:1
+	# berth behind a wrapper that logs each call, so the test sees buildah used it.
+	cat >"$TEST_DIR/berth-logged" <<-EOF
+		#!/bin/sh
+		echo "\$*" >>$TEST_DIR/calls
+		exec $BERTH "\$@"
+	EOF
+	chmod +x "$TEST_DIR/berth-logged"
+	mkdir -p "$TEST_DIR/ctx"
+	cat >"$TEST_DIR/ctx/Dockerfile" <<-EOF
+		FROM $ENGINE_IMAGE AS builder
+		RUN echo built-\$((6*7)) >/out && id -u >>/out
+		USER 1000
+		RUN echo as-user-\$(id -u) >/tmp/user
+		FROM $ENGINE_IMAGE
+		COPY --from=builder /out /out
+		COPY --from=builder /tmp/user /user
+		CMD cat /out /user
+	EOF
+	run pm build --runtime "$TEST_DIR/berth-logged" --network none --no-cache -q -t "$tag" "$TEST_DIR/ctx"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' create ' "$TEST_DIR/calls")" -ge 2 ] || [ "$(grep -c ' run ' "$TEST_DIR/calls")" -ge 2 ]
+	run pm run --rm --network none "$tag"
+	[ "$output" = "$(printf 'built-42\n0\nas-user-1000')" ]
+	pm rmi "$tag" >/dev/null
+}
