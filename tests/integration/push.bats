@@ -17,7 +17,26 @@ setup() {
 
 teardown() {
 	stop_registries
+	[ -z "${PODMAN_DIR:-}" ] || podman_cleanup
 	teardown_common
+}
+
+# pm: podman with private storage under $PODMAN_DIR and berth as the runtime.
+pm() {
+	podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/runroot" --storage-driver vfs \
+		--tmpdir "$PODMAN_DIR/tmp" --runtime "$BERTH" --cgroup-manager cgroupfs \
+		--events-backend file "$@"
+}
+
+podman_cleanup() {
+	local m d
+	pm ps -aq 2>/dev/null | while read -r id; do pm rm -f -t 0 "$id" >/dev/null 2>&1 || true; done
+	pm rmi -af >/dev/null 2>&1 || true
+	findmnt -rn -o TARGET | grep "^$PODMAN_DIR/" | sort -r | while read -r m; do umount -l "$m" || true; done
+	# podman's cgroupfs parent, when nothing else uses it any more (rmdir fails otherwise).
+	for d in /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 }
 
 # local_image NAME SIZE: a two-layer image made by umoci (a small file and SIZE random bytes),
@@ -200,17 +219,11 @@ no_dangling() {
 	make_rootfs "$TEST_DIR/rootfs"
 	bimg import "$TEST_DIR/rootfs" "$REG/test/busybox:1" >/dev/null
 	bimg push -q "$REG/test/busybox:1"
-	P="$TEST_DIR/podman"
-	mkdir -p "$P"
-	pm() {
-		podman --root "$P/root" --runroot "$P/runroot" --storage-driver vfs --tmpdir "$P/tmp" \
-			--runtime "$BERTH" --cgroup-manager cgroupfs --events-backend file "$@"
-	}
+	PODMAN_DIR="$TEST_DIR/podman"
+	mkdir -p "$PODMAN_DIR"
 	pm pull -q --tls-verify=false "$REG/test/busybox:1" >/dev/null
 	run pm run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
 		"$REG/test/busybox:1" /bin/sh -c 'echo pushed-ok; cat /etc/passwd | head -1'
-	pm rmi -af >/dev/null 2>&1 || true
-	findmnt -rn -o TARGET | grep "^$P/" | sort -r | while read -r m; do umount -l "$m" || true; done
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "${lines[0]}" = pushed-ok ] || fail "$output"
 }
