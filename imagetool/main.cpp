@@ -24,10 +24,10 @@ struct Command {
 };
 namespace c = berth::image::cli;
 constexpr Command kCommands[] = {
-    {"pull", c::cmd_pull},     {"images", c::cmd_images}, {"inspect", c::cmd_inspect},
-    {"tag", c::cmd_tag},       {"rm", c::cmd_rm},         {"gc", c::cmd_gc},
-    {"login", c::cmd_login},   {"logout", c::cmd_logout}, {"unpack", c::cmd_unpack},
-    {"import", c::cmd_import}, {"umount", c::cmd_umount},
+    {"pull", c::cmd_pull},       {"push", c::cmd_push},     {"images", c::cmd_images},
+    {"inspect", c::cmd_inspect}, {"tag", c::cmd_tag},       {"rm", c::cmd_rm},
+    {"gc", c::cmd_gc},           {"login", c::cmd_login},   {"logout", c::cmd_logout},
+    {"unpack", c::cmd_unpack},   {"import", c::cmd_import}, {"umount", c::cmd_umount},
 };
 
 std::string default_store() {
@@ -43,6 +43,7 @@ void print_help(const berth::Args& globals) {
         "Pull, store, unpack and run OCI images with berth.\n\n"
         "Commands:\n"
         "  pull REF          pull an image from a registry into the store\n"
+        "  push NAME [DST]   push an image from the store to a registry\n"
         "  images            list images in the store\n"
         "  inspect REF       show an image's config and manifest\n"
         "  tag SRC DST       give an image another name\n"

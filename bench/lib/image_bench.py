@@ -248,6 +248,53 @@ class Bench:
         self.interleave(group, f"unpack --snapshot, layers cached ({fsname})",
                         [("berth-image", warm)], self.a.unpack_iterations * 2)
 
+    def push(self, fsname, fs):
+        """berth-image push vs skopeo copy oci: -> docker:// of the same image to the same
+        registry: into a repository that has none of the blobs (each round a new one), and
+        again into the same repository (every blob answered by HEAD)."""
+        group = "push"
+        store, lay = self.fresh(fs, "pstore"), self.fresh(fs, "playout")
+        try:
+            bl.run(self.berth_pull(store))
+            bl.run(self.skopeo_copy(lay))
+        except CommandFailed as e:
+            for bench in (f"push to an empty repository ({fsname})",
+                          f"push again, blobs present ({fsname})"):
+                self.res.na(PART, group, bench, "berth-image", bl.na_reason("berth-image", e))
+            rm_rf(store)
+            rm_rf(lay)
+            return
+        base = self.a.repo.split(":")[0]
+
+        def berth_to(repo):
+            s = bl.run([self.bi, "--store", store, "push", "-q", "--tls-verify=false",
+                        self.remote, f"docker://{self.a.registry}/{repo}"])
+            return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
+
+        def skopeo_to(repo):
+            s = bl.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+                        f"oci:{lay}:{self.a.tag}", f"docker://{self.a.registry}/{repo}"])
+            return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
+
+        def fresh_repo(tool):
+            self.n += 1
+            return f"{base}-push-{tool}-{self.n}:{self.a.tag}"
+
+        try:
+            c = [("skopeo", lambda: skopeo_to(fresh_repo("skopeo")))]
+            if self.berth_or_na(group, f"push to an empty repository ({fsname})"):
+                c.insert(0, ("berth-image", lambda: berth_to(fresh_repo("berth"))))
+            self.interleave(group, f"push to an empty repository ({fsname})", c,
+                            self.a.pull_iterations, self.a.warmup)
+            c = [("skopeo", lambda: skopeo_to(f"{base}-push-warm-skopeo:{self.a.tag}"))]
+            if self.berth_or_na(group, f"push again, blobs present ({fsname})"):
+                c.insert(0, ("berth-image", lambda: berth_to(f"{base}-push-warm-berth:{self.a.tag}")))
+            self.interleave(group, f"push again, blobs present ({fsname})", c,
+                            self.a.pull_iterations, max(1, self.a.warmup))
+        finally:
+            rm_rf(store)
+            rm_rf(lay)
+
     def main(self):
         filesystems = []
         if self.a.disk:
@@ -263,6 +310,8 @@ class Bench:
             self.pull_unpack(fsname, fs)
         for fsname, fs in some:
             self.bundle(fsname, fs)
+        for fsname, fs in filesystems[:1]:
+            self.push(fsname, fs)
 
 
 def main():

@@ -15,6 +15,7 @@ using CommandFn = int (*)(const GlobalOptions&, const std::vector<std::string>&)
 
 // registry and store (imagetool/registry, imagetool/store)
 int cmd_pull(const GlobalOptions&, const std::vector<std::string>&);
+int cmd_push(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_images(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_inspect(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_tag(const GlobalOptions&, const std::vector<std::string>&);

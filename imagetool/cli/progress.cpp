@@ -19,7 +19,8 @@ std::string human_size(int64_t b) {
     return buf;
 }
 
-ProgressDisplay::ProgressDisplay(FILE* out) : out_(out), tty_(::isatty(::fileno(out)) == 1) {}
+ProgressDisplay::ProgressDisplay(FILE* out, std::string verb)
+    : out_(out), verb_(std::move(verb)), tty_(::isatty(::fileno(out)) == 1) {}
 
 void ProgressDisplay::start(const std::vector<spec::Descriptor>& blobs) {
     std::lock_guard<std::mutex> g(mu_);
@@ -39,17 +40,27 @@ void ProgressDisplay::progress(size_t i, int64_t bytes) {
     if (!r.begun) {
         r.begun = true;
         r.started = std::chrono::steady_clock::now();
-        r.state = "Downloading";
+        r.state = verb_;
     }
     r.bytes = bytes;
     redraw(false);
 }
 
 void ProgressDisplay::done(size_t i, bool existed) {
+    finished(i, existed ? "Already exists" : "Pull complete");
+}
+
+void ProgressDisplay::done(size_t i, BlobOutcome how) {
+    finished(i, how == BlobOutcome::existed   ? "Layer already exists"
+                : how == BlobOutcome::mounted ? "Mounted"
+                                              : "Pushed");
+}
+
+void ProgressDisplay::finished(size_t i, const char* state) {
     std::lock_guard<std::mutex> g(mu_);
     if (i >= rows_.size()) return;
     Row& r = rows_[i];
-    r.state = existed ? "Already exists" : "Pull complete";
+    r.state = state;
     r.bytes = r.total;
     if (!tty_)
         std::fprintf(out_, "%s: %s (%s)\n", r.id.c_str(), r.state.c_str(),
@@ -64,7 +75,7 @@ void ProgressDisplay::finish() {
 
 std::string ProgressDisplay::line(const Row& r) const {
     std::string s = r.id + ": " + r.state;
-    if (r.state == "Downloading" && r.total > 0) {
+    if (r.state == verb_ && r.total > 0) {
         constexpr int width = 40;
         int filled = int(double(r.bytes) / double(r.total) * width);
         std::string bar(size_t(width), ' ');

@@ -1,5 +1,6 @@
-// Pull progress: per-layer bars redrawn in place on a terminal (docker pull's look), one
-// line per finished layer when stderr is not a terminal, nothing with --quiet.
+// Pull and push progress: per-blob bars redrawn in place on a terminal (docker pull's and
+// push's look), one line per finished blob when stderr is not a terminal, nothing with
+// --quiet.
 #pragma once
 
 #include <chrono>
@@ -9,15 +10,18 @@
 #include <vector>
 
 #include "imagetool/registry/pull.hpp"
+#include "imagetool/registry/push.hpp"
 
 namespace berth::image::cli {
 
-class ProgressDisplay : public PullObserver {
+class ProgressDisplay : public PullObserver, public PushObserver {
   public:
-    explicit ProgressDisplay(FILE* out);
+    // verb: what a blob in flight is doing ("Downloading", "Pushing").
+    explicit ProgressDisplay(FILE* out, std::string verb = "Downloading");
     void start(const std::vector<spec::Descriptor>& blobs) override;
     void progress(size_t i, int64_t bytes) override;
     void done(size_t i, bool existed) override;
+    void done(size_t i, BlobOutcome how) override;
     void finish();
 
   private:
@@ -28,9 +32,11 @@ class ProgressDisplay : public PullObserver {
         std::chrono::steady_clock::time_point started;
         bool begun = false;
     };
+    void finished(size_t i, const char* state);
     void redraw(bool force);
     std::string line(const Row& r) const;
     FILE* out_;
+    std::string verb_;
     bool tty_;
     std::mutex mu_;
     std::vector<Row> rows_;

@@ -28,6 +28,10 @@ std::string registry_error(const Response& r) {
             return "denied";
         case 404:
             return "not found";
+        case 413:
+            return "request entity too large (413)";
+        case 415:
+            return "unsupported media type (415)";
         case 429:
             return "too many requests";
         default:

@@ -37,6 +37,12 @@ struct RegistryOptions {
     std::chrono::seconds max_retry_after{30};
 };
 
+struct UploadOptions {
+    // Blobs up to this size go in one PUT; larger ones in PATCH chunks of `chunk` bytes.
+    int64_t monolithic_max = 16 << 20;
+    int64_t chunk = 64 << 20;
+};
+
 struct FetchedManifest {
     std::string body;
     std::string content_type;
@@ -65,6 +71,24 @@ class RegistryClient {
                       const std::function<void(int64_t)>& progress = {});
 
     const std::string& registry() const { return registry_; }
+
+    // Push side (blob_upload.cpp). `scope` is the push's token scope: "repository:R:pull,push",
+    // plus " repository:F:pull" when blobs are mounted from F.
+    // HEAD: true when the registry has the blob at the descriptor's size.
+    Result<bool> has_blob(const std::string& repo, const spec::Descriptor& d,
+                          const std::string& scope);
+    // Uploads the blob read from fd (monolithic up to opts.monolithic_max, else PATCH chunks
+    // that resume after a cut connection); with `from`, first asks for a cross-repository
+    // mount. Returns true when mounted rather than uploaded.
+    Result<bool> upload_blob(const std::string& repo, const spec::Descriptor& d, int fd,
+                             const std::string& scope, const std::string& from,
+                             const UploadOptions& opts,
+                             const std::function<void(int64_t)>& progress = {});
+    // PUT of a manifest or index under a tag or digest; returns the digest the registry
+    // reports (checked against the body's).
+    Result<spec::Digest> put_manifest(const std::string& repo, const std::string& reference,
+                                      const std::string& body, const std::string& media_type,
+                                      const std::string& scope);
 
   private:
     using Sender = std::function<Result<Response>(HttpClient&, const Headers& auth)>;

@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "base/file.hpp"
 
@@ -341,6 +342,76 @@ Result<Response> HttpClient::stream(const Url& url, const Headers& headers,
         Response out = convert(r.value());
         out.body = std::move(err_body);
         return out;
+    } catch (const std::exception& e) {
+        return error(url.str() + ": " + e.what());
+    }
+}
+
+Body Body::of(const std::string& data, std::string content_type) {
+    Body b;
+    b.length = int64_t(data.size());
+    b.content_type = std::move(content_type);
+    // The string outlives the request: callers pass a body they hold for its duration.
+    const std::string* p = &data;
+    b.read = [p](int64_t off, char* buf, size_t n) -> ssize_t {
+        if (off >= int64_t(p->size())) return 0;
+        size_t k = std::min(n, p->size() - size_t(off));
+        std::memcpy(buf, p->data() + off, k);
+        return ssize_t(k);
+    };
+    return b;
+}
+
+Result<Response> HttpClient::upload(const std::string& method, const Url& url,
+                                    const Headers& headers, const Body& body, size_t cap) {
+    try {
+        auto* c = TRY(impl_->client(url));
+        ERR_clear_error();
+        int read_errno = 0;
+        std::vector<char> buf;
+        httplib::ContentProvider provider = [&](size_t off, size_t len,
+                                                httplib::DataSink& sink) -> bool {
+            if (buf.empty()) buf.resize(1u << 20);
+            size_t want = std::min(len, buf.size());
+            ssize_t n = body.read ? body.read(int64_t(off), buf.data(), want) : -1;
+            if (n <= 0) {
+                // A body shorter than its declared length is a local error, not the peer's.
+                read_errno = n < 0 ? errno : EIO;
+                return false;
+            }
+            if (!sink.write(buf.data(), size_t(n))) return false;
+            if (body.sent) body.sent(int64_t(off) + n);
+            return true;
+        };
+        httplib::Headers h = to_httplib(headers);
+        httplib::Result r{nullptr, httplib::Error::Unknown};
+        size_t len = size_t(body.length);
+        if (method == "PUT") {
+            r = len == 0 ? c->Put(url.target, h, "", body.content_type)
+                         : c->Put(url.target, h, len, provider, body.content_type);
+        } else if (method == "PATCH") {
+            r = len == 0 ? c->Patch(url.target, h, "", body.content_type)
+                         : c->Patch(url.target, h, len, provider, body.content_type);
+        } else if (method == "POST") {
+            r = len == 0 ? c->Post(url.target, h, "", body.content_type)
+                         : c->Post(url.target, h, len, provider, body.content_type);
+        } else {
+            return error("unsupported upload method '" + method + "'");
+        }
+        // A local read failure is not the network's: code 0 so that nobody retries it.
+        if (read_errno != 0)
+            return Error::msg(url.str() +
+                              ": reading the upload body: " + std::strerror(read_errno));
+        if (!r) {
+            long vr = 0;
+            if (auto* s = dynamic_cast<httplib::SSLClient*>(c)) vr = s->get_openssl_verify_result();
+            return transport_error(url, r.error(), vr);
+        }
+        Response conv = convert(r.value());
+        if (r->body.size() > cap)
+            return error(url.str() + ": response over " + std::to_string(cap) + " bytes");
+        conv.body = r->body;
+        return conv;
     } catch (const std::exception& e) {
         return error(url.str() + ": " + e.what());
     }

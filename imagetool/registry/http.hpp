@@ -3,6 +3,7 @@
 // headers may cross to another host).
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -49,6 +50,16 @@ struct TlsOptions {
     std::string cert_dir;
 };
 
+// A request body: `length` bytes that read(offset, buf, n) produces (returning the count,
+// or -1 with errno set); sent(bytes) is told how far the upload got.
+struct Body {
+    int64_t length = 0;
+    std::string content_type;
+    std::function<ssize_t(int64_t offset, char* buf, size_t n)> read;
+    std::function<void(int64_t)> sent;
+    static Body of(const std::string& data, std::string content_type);
+};
+
 class HttpClient {
   public:
     explicit HttpClient(TlsOptions tls);
@@ -66,6 +77,9 @@ class HttpClient {
     Result<Response> stream(const Url& url, const Headers& headers,
                             const std::function<bool(const Response&)>& on_headers,
                             const std::function<bool(const char*, size_t)>& on_data);
+    // POST, PUT or PATCH with a body; the response body is read whole up to `cap` bytes.
+    Result<Response> upload(const std::string& method, const Url& url, const Headers& headers,
+                            const Body& body, size_t cap);
 
   private:
     struct Impl;

@@ -15,6 +15,14 @@ Authorization header came, and the status sent.
   --insufficient-scope N --challenge HDR
                          answer the first N blob GETs with 401 and WWW-Authenticate: HDR
                          (a Bearer challenge with error="insufficient_scope")
+  --cut-upload N         read the whole body of the first N blob uploads (PATCH, or PUT with
+                         a body), forward half of it upstream and close both connections
+  --lie-head FILE        answer blob HEADs the registry answers 404 with 200, the size
+                         FILE gives for the digest ("sha256:<hex> <size>" lines) and a
+                         matching Docker-Content-Digest (a lying cache)
+  --refuse-uploads S     answer every blob upload request (POST/PUT/PATCH) with status S
+  --refuse-manifests S   answer every manifest PUT with status S
+POST, PUT and PATCH are forwarded with their bodies; --fail applies to them as well.
 The log line also carries tok=<first 8 hex of sha256(Authorization)> (or tok=-), so tests can
 tell whether a retried request came with a new token.
 """
@@ -43,9 +51,20 @@ def main():
     ap.add_argument("--insufficient-scope", type=int, default=0)
     ap.add_argument("--challenge", default="")
     ap.add_argument("--open-ping", action="store_true")
+    ap.add_argument("--cut-upload", type=int, default=0)
+    ap.add_argument("--lie-head", default="")
+    ap.add_argument("--refuse-uploads", type=int, default=0)
+    ap.add_argument("--refuse-manifests", type=int, default=0)
     args = ap.parse_args()
     lock = threading.Lock()
-    state = {"failed": 0, "refused": 0}
+    state = {"failed": 0, "refused": 0, "cut": 0}
+    lie_sizes = {}
+    if args.lie_head:
+        with open(args.lie_head) as f:
+            for line in f:
+                if line.strip():
+                    d, n = line.split()
+                    lie_sizes[d] = n
 
     def log(line):
         with lock, open(args.log, "a") as f:
@@ -76,12 +95,27 @@ def main():
         def do_HEAD(self):
             self.do_GET()
 
+        def do_POST(self):
+            self.do_GET()
+
+        def do_PUT(self):
+            self.do_GET()
+
+        def do_PATCH(self):
+            self.do_GET()
+
         def do_GET(self):
             path = self.path
+            body = None
+            if self.command in ("POST", "PUT", "PATCH"):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             is_blob = "/blobs/" in path
             is_manifest = "/manifests/" in path
+            # Uploads keep the client's Host: the registry builds its absolute upload
+            # Locations from it, and the following PATCH/PUT must come through here too.
+            keep_host = self.command in ("POST", "PUT", "PATCH")
             headers = {k: v for k, v in self.headers.items()
-                       if k.lower() not in ("host", "connection")}
+                       if k.lower() != "connection" and (keep_host or k.lower() != "host")}
             if path.startswith("/redirected/"):
                 path = path[len("/redirected"):]
                 headers.pop("Authorization", None)
@@ -106,9 +140,54 @@ def main():
                 self.simple(args.status, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
                             {"Retry-After": "1", "Content-Type": "application/json"})
                 return
+            refusal = 0
+            if args.refuse_uploads and "/blobs/uploads/" in path and self.command in ("POST", "PUT", "PATCH"):
+                refusal = args.refuse_uploads
+            if args.refuse_manifests and is_manifest and self.command == "PUT":
+                refusal = args.refuse_manifests
+            if refusal:
+                code = {413: "SIZE_INVALID", 415: "MANIFEST_INVALID", 403: "DENIED"}.get(refusal, "UNSUPPORTED")
+                self.simple(refusal, ('{"errors":[{"code":"%s"}]}' % code).encode(),
+                            {"Content-Type": "application/json"})
+                return
+            if (is_blob and body and len(body) > 1024 and self.command in ("PUT", "PATCH")
+                    and state["cut"] < args.cut_upload):
+                with lock:
+                    state["cut"] += 1
+                self.note("cut")
+                try:
+                    conn = http.client.HTTPConnection(args.upstream, timeout=30)
+                    conn.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
+                    for k, v in headers.items():
+                        conn.putheader(k, v)
+                    conn.endheaders()
+                    conn.send(body[: len(body) // 2])
+                    time.sleep(0.2)
+                    conn.sock.shutdown(2)
+                    conn.close()
+                except OSError:
+                    pass
+                self.close_connection = True
+                return
+            if is_blob and self.command == "HEAD" and lie_sizes:
+                digest = path.rsplit("/", 1)[-1]
+                try:
+                    conn = http.client.HTTPConnection(args.upstream, timeout=30)
+                    conn.request("HEAD", path, headers=headers)
+                    real = conn.getresponse()
+                    real.read()
+                except OSError:
+                    real = None
+                if real is not None and real.status == 404 and digest in lie_sizes:
+                    self.note("200-lie")
+                    self.send_response(200)
+                    self.send_header("Content-Length", lie_sizes[digest])
+                    self.send_header("Docker-Content-Digest", digest)
+                    self.end_headers()
+                    return
             try:
                 conn = http.client.HTTPConnection(args.upstream, timeout=30)
-                conn.request(self.command, path, headers=headers)
+                conn.request(self.command, path, body=body, headers=headers)
                 resp = conn.getresponse()
             except OSError:
                 self.simple(502, b"upstream down")
