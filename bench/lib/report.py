@@ -249,6 +249,12 @@ def targets(t):
         k = t.find("runtime", "rss", f"`{cmd}`")
         r, text = ratio(k, "berth", "crun", "peak RSS")
         rows.append((f"peak RSS of `{cmd}` ≤ 0.9× crun's", text, judge(r, r is not None and r <= 0.9)))
+    for engine in ("podman", "ctr", "docker"):
+        k = t.find("engines", engine, "run --rm")
+        if k:
+            r, text = ratio(k, "berth", "crun", "wall")
+            rows.append((f"`{engine} run --rm` faster with berth than with crun (wall)", text,
+                         judge(r, r is not None and r < 1.0)))
     def find_fs(group, prefix=""):
         for fs in ("ext4", "tmpfs"):
             k = t.find("image", group, prefix + fs)
