@@ -63,6 +63,7 @@ Result<cgroups::Manager> exec_cgroup(const ContainerState& st,
         auto it = subs.find(ctrl);
         if (it == subs.end()) it = subs.find("");
         if (it == subs.end()) continue;
+        if (it->second.empty()) continue;  // "a/.." is the container's cgroup itself
         std::string sub = dir + "/" + it->second;
         struct stat sb;
         if (::stat(sub.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode))
@@ -150,15 +151,25 @@ Result<std::map<std::string, std::string>> parse_sub_cgroups(const std::vector<s
         } else if (args.size() != 1) {
             return error("--cgroup: invalid argument '" + a + "' (missing <controller>: prefix)");
         }
-        while (!path.empty() && path.front() == '/')
-            path.erase(0, 1);
-        while (!path.empty() && path.back() == '/')
-            path.pop_back();
-        // A sub-cgroup stays under the container's cgroup.
-        if (path.empty() || path == ".." || path.rfind("../", 0) == 0 ||
-            path.find("/../") != std::string::npos ||
-            (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0))
-            return error("--cgroup: '" + a + "' is not a path under the container's cgroup");
+        // runc joins the path to the container's cgroup and refuses what lands outside it:
+        // the same, lexically ("a/../b" is b; "../x" and "a/../../x" are refused).
+        std::vector<std::string> parts;
+        for (size_t b = 0; b <= path.size();) {
+            size_t e = path.find('/', b);
+            if (e == std::string::npos) e = path.size();
+            std::string c = path.substr(b, e - b);
+            b = e + 1;
+            if (c.empty() || c == ".") continue;
+            if (c == "..") {
+                if (parts.empty()) return error("--cgroup: " + path + " is not a sub cgroup path");
+                parts.pop_back();
+                continue;
+            }
+            parts.push_back(c);
+        }
+        path.clear();
+        for (const auto& c : parts)
+            path += (path.empty() ? "" : "/") + c;
         if (ctrls.empty()) {
             out[""] = path;
             continue;

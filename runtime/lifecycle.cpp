@@ -237,6 +237,7 @@ Result<Created> create_container(const CreateOptions& o) {
             TRY_CTX(
                 rootless::check_delegation(*limit, cg->mode() == cgroups::Mode::v2, cg->v2_path()),
                 "config.json");
+        TRY_CTX(cg->check_existing(), "cgroup");
     }
     ContainerDir dir = TRY(ContainerDir::create(o.root, o.id));
     bool cg_made = false;
@@ -524,8 +525,12 @@ Status delete_container(const std::string& root, const std::string& id, bool for
         return error("cannot delete container " + id + " that is not stopped: " + status_name(s));
     if (s != RunStatus::stopped) {
         if (!st.cgroup.is_null()) {
-            // kill_all thaws a paused cgroup first: a frozen process cannot die.
-            if (auto m = cgroups::Manager::from_state(st.cgroup)) (void)m->kill_all(SIGKILL);
+            // kill_all thaws a paused cgroup first: a frozen process cannot die. A cgroup
+            // shared with processes from outside is left to the pid namespace's end, when
+            // there is one (runc kills only init then).
+            if (auto m = cgroups::Manager::from_state(st.cgroup);
+                m && !(m->shared() && st.new_pid_ns))
+                (void)m->kill_all(SIGKILL);
         } else if (!st.new_pid_ns) {
             for (pid_t p : pids_of(st))
                 if (p != st.pid) ::kill(p, SIGKILL);

@@ -1,6 +1,8 @@
 // The parent/child sync messages (protocol table in sync.hpp) and fd passing.
 #include "runtime/sync.hpp"
 
+#include "base/fd_passing.hpp"
+
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -36,9 +38,14 @@ const char* sync_name(SyncType t) {
 namespace {
 struct Header {
     uint32_t type;
-    uint32_t pad;
+    uint32_t flags;
     int64_t value;
 };
+// More of this message's payload follows in the next packet.
+constexpr uint32_t kMore = 1;
+// The whole payload a message may carry: config.json itself is capped at 64 MiB, and the
+// state JSON (its annotations) is smaller than that.
+constexpr size_t kPayloadMax = 64u << 20;
 }  // namespace
 
 Result<std::pair<UniqueFd, UniqueFd>> sync_pair() {
@@ -49,17 +56,26 @@ Result<std::pair<UniqueFd, UniqueFd>> sync_pair() {
 }
 
 Status sync_send(int fd, SyncType type, int64_t value, std::string_view payload) {
-    Header h{static_cast<uint32_t>(type), 0, value};
-    if (payload.size() > kSyncMax - sizeof h) payload = payload.substr(0, kSyncMax - sizeof h);
-    iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
-    msghdr mh{};
-    mh.msg_iov = iov;
-    mh.msg_iovlen = payload.empty() ? 1 : 2;
-    ssize_t n;
+    if (payload.size() > kPayloadMax)
+        return error(std::string("sync: ") + sync_name(type) + " message too large (" +
+                     std::to_string(payload.size()) + " bytes)");
+    // A SEQPACKET packet must fit the socket buffer: a long payload (the state JSON with
+    // large annotations) goes as several packets, each but the last flagged kMore.
+    constexpr size_t chunk = kSyncMax - sizeof(Header);
     do {
-        n = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return sys_error(std::string("sync: send ") + sync_name(type));
+        std::string_view part = payload.substr(0, chunk);
+        payload.remove_prefix(part.size());
+        Header h{static_cast<uint32_t>(type), payload.empty() ? 0 : kMore, value};
+        iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(part.data()), part.size()}};
+        msghdr mh{};
+        mh.msg_iov = iov;
+        mh.msg_iovlen = part.empty() ? 1 : 2;
+        ssize_t n;
+        do {
+            n = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return sys_error(std::string("sync: send ") + sync_name(type));
+    } while (!payload.empty());
     return ok();
 }
 
@@ -71,19 +87,29 @@ Result<SyncMsg> sync_recv(int fd) {
 
 Result<std::optional<SyncMsg>> sync_recv_or_eof(int fd) {
     std::vector<char> buf(kSyncMax);
-    ssize_t n;
-    do {
-        n = ::recv(fd, buf.data(), buf.size(), 0);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return sys_error("sync: receive");
-    if (n == 0) return std::optional<SyncMsg>{};
-    if (size_t(n) < sizeof(Header)) return error("sync: short message");
-    Header h;
-    std::memcpy(&h, buf.data(), sizeof h);
     SyncMsg m;
-    m.type = static_cast<SyncType>(h.type);
-    m.value = h.value;
-    m.payload.assign(buf.data() + sizeof h, size_t(n) - sizeof h);
+    for (bool first = true;; first = false) {
+        ssize_t n;
+        do {
+            n = ::recv(fd, buf.data(), buf.size(), 0);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return sys_error("sync: receive");
+        if (n == 0) {
+            if (first) return std::optional<SyncMsg>{};
+            return error(std::string("sync: ") + sync_name(m.type) + " message cut short");
+        }
+        if (size_t(n) < sizeof(Header)) return error("sync: short message");
+        Header h;
+        std::memcpy(&h, buf.data(), sizeof h);
+        if (!first && static_cast<SyncType>(h.type) != m.type)
+            return error(std::string("sync: ") + sync_name(m.type) + " message interrupted");
+        m.type = static_cast<SyncType>(h.type);
+        m.value = h.value;
+        if (m.payload.size() + size_t(n) - sizeof h > kPayloadMax)
+            return error(std::string("sync: ") + sync_name(m.type) + " message too large");
+        m.payload.append(buf.data() + sizeof h, size_t(n) - sizeof h);
+        if (!(h.flags & kMore)) break;
+    }
     return std::optional<SyncMsg>(std::move(m));
 }
 
@@ -97,45 +123,12 @@ Result<SyncMsg> sync_expect(int fd, SyncType want) {
 }
 
 Status send_fd(int sock, int fd, std::string_view name) {
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{const_cast<char*>(name.data()), name.size()};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    ssize_t n;
-    do {
-        n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return sys_error("send fd");
-    return ok();
+    return ::berth::send_fd(sock, fd, name);
 }
 
 Result<UniqueFd> recv_fd(int sock) {
-    char name[4096];
-    char cbuf[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{name, sizeof name};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    ssize_t n;
-    do {
-        n = ::recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return sys_error("receive fd");
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    if (!c || c->cmsg_type != SCM_RIGHTS) return error("receive fd: no fd in the message");
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return UniqueFd(fd);
+    auto r = TRY(::berth::recv_fd(sock));
+    return std::move(r.fd);
 }
 
 }  // namespace berth::runtime

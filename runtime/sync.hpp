@@ -70,7 +70,8 @@ struct SyncMsg {
     std::string payload;
 };
 
-// Largest message: error texts and the state JSON fit easily.
+// Largest packet. A longer payload (the state JSON with large annotations) is sent as several
+// packets, each flagged "more" but the last; sync_recv joins them (up to 64 MiB).
 inline constexpr size_t kSyncMax = 64 * 1024;
 
 Result<std::pair<UniqueFd, UniqueFd>> sync_pair();

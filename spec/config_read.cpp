@@ -170,9 +170,19 @@ Status read_device_cgroup(const Node& n, DeviceCgroup& d) {
     TRY(o.opt("minor", d.minor));
     if (auto a = o.get("access")) {
         TRY(read(*a, d.access));
-        for (char c : d.access)
-            if (c != 'r' && c != 'w' && c != 'm')
+        // runc 1.1 reads access as the set of r, w and m it contains and ignores any other
+        // character ("r w" is rw, "mmr" is rm, "rwmx" is rwm); a string with none of the
+        // three fails there (its devices cgroup then "doesn't precisely match target").
+        // Kept canonical ("rwm" order, once each) so v1 lines and the eBPF filter agree.
+        // An absent or empty access stays "" (all of rwm): the spec makes it optional.
+        if (!d.access.empty()) {
+            std::string set;
+            for (char c : {'r', 'w', 'm'})
+                if (d.access.find(c) != std::string::npos) set += c;
+            if (set.empty())
                 return a->fail("unknown device access '" + d.access + "' (want letters of rwm)");
+            d.access = set;
+        }
     }
     return ok();
 }

@@ -101,6 +101,10 @@ Status unified(const std::string& dir, const std::map<std::string, std::string>&
 // Builds and attaches (BPF_F_ALLOW_MULTI) a BPF_PROG_TYPE_CGROUP_DEVICE program.
 Status devices(const std::string& dir, const std::vector<spec::DeviceCgroup>& rules);
 }  // namespace v2
+// "invalid configuration" when linux.resources.unified sets a controller that a structured
+// field (memory, cpu, pids, blockIO, hugepageLimits, rdma) sets too: which one would win is
+// not something a spec should leave to the runtime.
+Status check_unified_conflicts(const spec::Resources& r);
 
 // The eBPF device filter program (struct bpf_insn as raw 8-byte records), last-match-wins
 // as the v1 lists behave. Exposed for tests.
@@ -111,8 +115,8 @@ struct BpfInsn {
     int32_t imm;
 };
 std::vector<BpfInsn> device_filter_program(const std::vector<spec::DeviceCgroup>& rules);
-// runc's default device allow list (null, zero, full, tty, urandom, random, ptmx, pts,
-// tun) plus allow rules for linux.devices, appended after resources.devices.
+// resources.devices, then runc's default device allow list (mknod of any, null, zero, full,
+// tty, urandom, random, ptmx, pts, tun). linux.devices add no rule (runc neither).
 std::vector<spec::DeviceCgroup> container_device_rules(const spec::Linux& linux_);
 
 class Manager {
@@ -142,6 +146,12 @@ class Manager {
     Status freeze();
     Status thaw();
     Result<bool> frozen() const;
+    // Before make(), for a cgroup that may already exist (cgroupsPath names one): an error
+    // when it is frozen (runc: "container's cgroup unexpectedly frozen"; joining it would
+    // hang every step after the move), and a warning when it already holds processes. Such
+    // a cgroup is marked shared: destroy() then kills nothing and leaves it when busy.
+    Status check_existing();
+    bool shared() const { return shared_; }
     Result<std::vector<pid_t>> pids() const;
     // cgroup.kill on v2 where present; otherwise signal every pid, and for SIGKILL loop
     // until the cgroup is empty (thawing first so the signal can be delivered).
@@ -188,6 +198,8 @@ class Manager {
     // Directories berth may rmdir once empty: parents make() created, and the /berth parent
     // of a defaulted path. Never a directory someone else made.
     std::vector<std::string> removable_;
+    // The cgroup held other processes before the container joined (check_existing).
+    bool shared_ = false;
     // (directory, controller) pairs whose cgroup.subtree_control berth changed on hybrid.
     std::vector<std::pair<std::string, std::string>> enabled_;
     Status enable_v2(const std::string& controller);

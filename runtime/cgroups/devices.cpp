@@ -1,5 +1,5 @@
 // The v1 devices controller (devices.allow / devices.deny, in rule order) and the rule list a
-// container gets: its own rules, its linux.devices, then runc's default allow list.
+// container gets: its own rules, then runc's default allow list.
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/cgroups/knob.hpp"
 
@@ -45,10 +45,9 @@ Status v1::devices(const std::string& dir, const std::vector<spec::DeviceCgroup>
 std::vector<spec::DeviceCgroup> container_device_rules(const spec::Linux& linux_) {
     std::vector<spec::DeviceCgroup> out;
     if (linux_.resources) out = linux_.resources->devices;
-    for (const auto& d : linux_.devices) {
-        if (d.type == "p") continue;
-        out.push_back(allow(d.type == "b" ? "b" : "c", d.major, d.minor, "rwm"));
-    }
+    // linux.devices are only created, never allowed here: as in runc, a node the rules deny
+    // exists and cannot be opened (a spec that lists /dev/kmsg and denies all must not get
+    // write access to the host's kernel log).
     // runc's AllowedDevices, appended last so a spec cannot take the basics away.
     out.push_back(allow("c", -1, -1, "m"));
     out.push_back(allow("b", -1, -1, "m"));

@@ -117,13 +117,34 @@ Status Manager::thaw() {
 Result<bool> Manager::frozen() const {
     if (v1_freezer(v1_)) {
         auto s = knob::read(v1_.at("freezer"), "freezer.state");
-        if (!s) return std::move(s).error();
+        if (!s) return s.error().code() == ENOENT ? Result<bool>(false) : std::move(s).error();
         return s.value() == "FROZEN";
     }
     if (v2_.empty()) return false;
     auto f = knob::read(v2_, "cgroup.freeze");
     if (!f) return f.error().code() == ENOENT ? Result<bool>(false) : std::move(f).error();
     return f.value() == "1";
+}
+
+Status Manager::check_existing() {
+    // The freezer state is read even where exists() says no: on v1 the freezer hierarchy
+    // alone may hold the directory (runc reads it the same way).
+    if (TRY_CTX(frozen(), "read the freezer state"))
+        return error("container's cgroup unexpectedly frozen");
+    if (!exists()) return ok();
+    auto list = pids();
+    if (!list) {
+        int e = list.error().code();
+        // The cgroup may go away while it is read.
+        if (e == ENOENT || e == ENODEV) return ok();
+        return std::move(list).error().with_context("unable to get cgroup PIDs");
+    }
+    if (!list->empty()) {
+        shared_ = true;
+        warnings_.push_back("container's cgroup is not empty: " + std::to_string(list->size()) +
+                            " process(es) found");
+    }
+    return ok();
 }
 
 Result<std::vector<pid_t>> Manager::pids() const {
@@ -172,6 +193,14 @@ Status Manager::kill_all(int sig) {
 }
 
 Status Manager::destroy(bool kill) {
+    if (shared_) {
+        // Not the container's own: its other processes stay, and so does the directory
+        // while they are in it (runc warns and leaves it the same way).
+        for (const auto& d : v1_dirs())
+            (void)::rmdir(d.c_str());
+        if (!v2_.empty()) (void)::rmdir(v2_.c_str());
+        return ok();
+    }
     if (kill && exists()) {
         auto st = kill_all(SIGKILL);
         if (!st && st.error().code() != ENOENT) return st;

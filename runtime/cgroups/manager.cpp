@@ -284,6 +284,8 @@ Status Manager::enable_v2(const std::string& ctl) {
 }
 
 Status Manager::apply(const spec::Resources& r) {
+    // Before anything is written, on every layout (runc refuses both too).
+    TRY(check_unified_conflicts(r));
     auto where = [&](const char* ctl, bool needed) -> Result<std::pair<std::string, bool>> {
         if (auto it = v1_.find(ctl); it != v1_.end()) return std::make_pair(it->second, false);
         if (v2_controllers_.count(ctl)) return std::make_pair(v2_, true);
@@ -405,6 +407,7 @@ nlohmann::json Manager::to_state() const {
     j["unified_mount"] = unified_mount_;
     j["removable"] = removable_;
     j["enabled"] = enabled_;
+    if (shared_) j["shared"] = true;
     return j;
 }
 
@@ -468,6 +471,7 @@ Result<Manager> Manager::from_state(const nlohmann::json& j) {
         m.unified_mount_ = j.value("unified_mount", std::string());
         m.removable_ = j.value("removable", std::vector<std::string>());
         m.enabled_ = j.value("enabled", std::vector<std::pair<std::string, std::string>>());
+        m.shared_ = j.value("shared", false);
         for (const auto& d : m.removable_)
             if (d.find("/../") != std::string::npos || d.empty() || d.front() != '/')
                 return error("cgroup state: bad path '" + d + "'");

@@ -15,6 +15,7 @@
 
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "runtime/linux/seccomp_enosys.hpp"
 #include "runtime/linux/seccomp_tables.hpp"
 
 namespace berth::seccomp {
@@ -215,7 +216,12 @@ Result<CompiledFilter> compile(const spec::Seccomp& p) {
         if (rules[i].action == def) continue;
         TRY(add_rule(ctx.get(), p.syscalls[i], i, rules[i].action, rules[i].conds, rules[i].split));
     }
-    out.program = TRY(export_bpf(ctx.get()));
+    out.program = enosys_stub(ctx.get(), p, def);
+    auto body = TRY(export_bpf(ctx.get()));
+    out.program.insert(out.program.end(), body.begin(), body.end());
+    if (out.program.size() > BPF_MAXINSNS)
+        return error("seccomp profile too large: " + std::to_string(out.program.size()) +
+                     " BPF instructions (kernel limit " + std::to_string(BPF_MAXINSNS) + ")");
     return out;
 }
 

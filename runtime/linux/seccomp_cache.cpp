@@ -39,6 +39,7 @@ std::string cache_key(const spec::Seccomp& p) {
     struct utsname u {};
     uname(&u);
     put(k, BERTH_VERSION);
+    put(k, "enosys-stub");  // programs cached before the stub existed must not be reused
     put(k,
         std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
     put(k, u.release);

@@ -240,7 +240,7 @@ cap_field() { awk -v f="$1:" '$1 == f {print $2}' "$2"; }
 	[[ "$output" == *"--cgroup"*nosuch* ]]
 	run berth exec --cgroup ../escape $C1 true
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not a path under the container's cgroup"* ]]
+	[[ "$output" == *"is not a sub cgroup path"* ]]
 }
 
 @test "the container's seccomp profile applies to the exec'd process" {
