@@ -48,11 +48,11 @@ Status plan_process_fields(ProcessPlan& plan, const spec::Spec& spec, const spec
     if (spec.linux_) pers = spec.linux_->personality;
     plan.attrs = TRY(plan_process_attrs(p, pers, field));
     plan.env = p.env;
-    if (spec.linux_ && spec.linux_->seccomp)
-        plan.seccomp =
-            TRY(state_root.empty() ? seccomp::compile(*spec.linux_->seccomp)
-                                   : seccomp::compile_cached(*spec.linux_->seccomp,
-                                                             seccomp::cache_dir(state_root)));
+    if (spec.linux_ && spec.linux_->seccomp) {
+        std::string cache = state_root.empty() ? "" : seccomp::cache_dir();
+        plan.seccomp = TRY(cache.empty() ? seccomp::compile(*spec.linux_->seccomp)
+                                         : seccomp::compile_cached(*spec.linux_->seccomp, cache));
+    }
     return ok();
 }
 
@@ -141,6 +141,26 @@ void join_session_keyring(const std::string& id, int sync_fd) {
         child_fail(sync_fd, sys_error("join session keyring"));
 }
 
+// The process's stdio, when it is its own pipe, socket or a terminal of the container's
+// devpts, is handed to its uid before the switch (runc's fixStdioPermissions), so that a
+// non-root process can reopen it (`echo x > /dev/stdout` opens /proc/self/fd/1 anew, which
+// checks the inode's mode). Only the uid changes: the group stays the devpts mount's tty
+// group. Never /dev/null, other devices, a regular file or the caller's own terminal (runc
+// chowns those too): they are shared with the host, and a chown would change them for
+// everyone. A failure (the owner not mapped in the user namespace, a read-only /dev) leaves
+// the fd as it is, as runc does.
+void give_stdio_to(uid_t uid) {
+    struct stat pts;
+    bool have_pts = ::stat("/dev/pts/ptmx", &pts) == 0;
+    for (int fd = 0; fd < 3; ++fd) {
+        struct stat sb;
+        if (::fstat(fd, &sb) < 0 || sb.st_uid == uid) continue;
+        bool own = S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode) ||
+                   (S_ISCHR(sb.st_mode) && have_pts && sb.st_dev == pts.st_dev && ::isatty(fd));
+        if (own) (void)::fchown(fd, uid, gid_t(-1));
+    }
+}
+
 // What the process is executed with, worked out by prepare_process.
 struct Prepared {
     std::string exe;
@@ -169,9 +189,6 @@ Prepared prepare_process(ProcessPlan& plan, int sync_fd, std::vector<int> keep, 
     Prepared out;
     out.env = plan.env;
     add_home(out.env, proc.user.uid);
-    auto exe = find_executable(proc.args[0], out.env);
-    if (!exe) child_fail(sync_fd, std::move(exe).error());
-    out.exe = std::move(*exe);
 
     CHILD_TRY(apply_rlimits(plan.rlimits));
     CHILD_TRY(apply_process_attrs(plan.attrs));
@@ -190,6 +207,7 @@ Prepared prepare_process(ProcessPlan& plan, int sync_fd, std::vector<int> keep, 
     };
     if (!proc.no_new_privileges) load_seccomp();
     if (plan.caps) CHILD_TRY(drop_bounding(*plan.caps));
+    give_stdio_to(proc.user.uid);
     CHILD_TRY(apply_user(proc.user, plan.caps.has_value()));
     if (plan.caps) CHILD_TRY(apply_capabilities(*plan.caps));
     if (proc.no_new_privileges) {
@@ -197,6 +215,11 @@ Prepared prepare_process(ProcessPlan& plan, int sync_fd, std::vector<int> keep, 
             child_fail(sync_fd, sys_error("set no_new_privs"));
         load_seccomp();
     }
+    // Looked up as the process's user, with its capabilities, as runc does: a permission
+    // error is the user's, not root's.
+    auto exe = find_executable(proc.args[0], out.env);
+    if (!exe) child_fail(sync_fd, std::move(exe).error());
+    out.exe = std::move(*exe);
 
     for (const auto& a : proc.args)
         out.argv.push_back(const_cast<char*>(a.c_str()));
@@ -224,16 +247,6 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     if (::setsid() < 0) child_fail(sync_fd, sys_error("setsid"));
     CHILD_TRY(apply_initial_affinity(plan.attrs));
 
-    std::optional<Pty> pty;
-    if (proc.terminal) {
-        auto p = open_pty(proc.console_size);
-        if (!p) child_fail(sync_fd, std::move(p).error().with_context("allocate terminal"));
-        pty = std::move(*p);
-        CHILD_TRY(send_fd(plan.console_socket.get(), pty->master.get()));
-        pty->master.reset();
-        plan.console_socket.reset();
-    }
-
     CHILD_TRY(sync_send(sync_fd, SyncType::kRuntimeHooks));
     auto done = sync_expect(sync_fd, SyncType::kHooksDone);
     if (!done) child_fail(sync_fd, std::move(done).error());
@@ -255,23 +268,40 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
         child_fail(sync_fd, sys_error("set domainname '" + spec.domainname + "'"));
     if (!plan.no_new_keyring) join_session_keyring(plan.id, sync_fd);
 
+    // The terminal comes from the container's own /dev/ptmx once "/" is its root, as runc
+    // makes it: `tty` says /dev/pts/0, and the slave has the container devpts's gid and mode
+    // (a pty of the host's devpts would be invisible in /dev/pts and owned by host root).
+    UniqueFd slave;
+    auto make_terminal = [&](bool console) -> Status {
+        if (!proc.terminal) return ok();
+        auto p = TRY_CTX(open_pty(proc.console_size), "allocate terminal");
+        TRY(send_fd(plan.console_socket.get(), p.master.get()));
+        p.master.reset();
+        plan.console_socket.reset();
+        if (console) TRY(bind_console(p.slave.get()));
+        slave = std::move(p.slave);
+        return ok();
+    };
     if (plan.rootfs) {
         RootfsContext ctx;
         ctx.no_pivot = plan.no_pivot;
-        ctx.console_slave_fd = pty ? pty->slave.get() : -1;
+        ctx.console = proc.terminal;
         // Rootless without a new user namespace (rootless podman runs its runtime as root of
         // its own) is as unprivileged over devices and locked mounts as a container user
         // namespace: nodes are bound from the host, locked flags kept.
         ctx.in_user_namespace = plan.ns.has(CLONE_NEWUSER) || plan.rootless;
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
         ctx.before_pivot = create_hooks;
+        ctx.after_pivot = make_terminal;
         auto st = setup_rootfs(*plan.rootfs, spec, ctx);
         if (!st)
             child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
+    } else {
+        CHILD_TRY(make_terminal(false));
     }
-    if (pty) {
-        CHILD_TRY(attach_terminal(pty->slave.get()));
-        pty->slave.reset();
+    if (slave) {
+        CHILD_TRY(attach_terminal(slave.get()));
+        slave.reset();
     }
 
     Prepared x = prepare_process(
@@ -300,7 +330,7 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
         if (!st) report(st.error().str());
     }
     ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
-    report(sys_error("exec \"" + proc.args[0] + "\"").str());
+    report(exec_failure(x.exe, errno));
     ::_exit(127);
 }
 
@@ -336,13 +366,16 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     }
 
     Prepared x = prepare_process(plan, sync_fd, stdio_and({sync_fd}, plan.extra_fds), false);
+    // runc's exec (not its init) asks eaccess(2) first, and engines see its words.
+    if (::faccessat(AT_FDCWD, x.exe.c_str(), X_OK, AT_EACCESS) < 0)
+        child_fail(sync_fd, error("eaccess " + x.exe + ": " + go_errno_text(errno)));
     // The process outlives a detached berth.
     ::prctl(PR_SET_PDEATHSIG, 0);
     // kReady, then execve closes the (CLOEXEC) sync socket: the parent reads EOF. A failed
     // execve is reported after kReady, so the parent can tell the two apart.
     CHILD_TRY(sync_send(sync_fd, SyncType::kReady));
     ::execve(x.exe.c_str(), x.argv.data(), x.envp.data());
-    child_fail(sync_fd, sys_error("exec \"" + proc.args[0] + "\""));
+    child_fail(sync_fd, error(exec_failure(x.exe, errno)));
 }
 
 [[noreturn]] void stage1_main(ProcessPlan& plan, int sync_fd) {

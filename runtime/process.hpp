@@ -57,14 +57,15 @@ struct ProcessPlan {
 };
 
 // Checks the spec's process and namespaces and resolves everything the child will need.
-// With a state root, the compiled seccomp program is cached under it (a Docker-sized profile
-// costs tens of milliseconds to compile; a cache hit a fraction of one).
+// With a state root (a real container, not a probe), the compiled seccomp program is cached
+// in seccomp::cache_dir() (a Docker-sized profile costs tens of milliseconds to compile; a
+// cache hit a fraction of one).
 Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bundle,
                                  const std::string& id, const std::string& state_root = "");
 
 // The part of planning init and exec share: capabilities, rlimits, scheduler/affinity/LSM
-// attributes and environment of `p`, and the container's seccomp program (cached under
-// state_root when given). `field` prefixes errors ("config.json: process").
+// attributes and environment of `p`, and the container's seccomp program (cached when
+// state_root is given). `field` prefixes errors ("config.json: process").
 Status plan_process_fields(ProcessPlan& plan, const spec::Spec& spec, const spec::Process& p,
                            const std::string& field, const std::string& state_root);
 

@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "base/log.hpp"
 #include "runtime/cli/commands.hpp"
 #include "runtime/cli/util.hpp"
+#include "runtime/container.hpp"
 #include "runtime/lifecycle.hpp"
 
 namespace berth::cli {
@@ -35,7 +37,17 @@ int cmd_list(const GlobalOptions& g, const std::vector<std::string>& argv) {
     int status;
     if (!parse_or_help(a, argv, "list [command options]", &status)) return status;
     if (!a.positionals().empty()) return fail(error("\"list\" requires exactly 0 argument(s)"));
-    auto views = runtime::list_containers(g.root);
+    // A root shared with another runtime (dockerd gives runc and berth the same one) holds
+    // containers berth cannot read: each is skipped with a warning, as runc does.
+    std::vector<runtime::StateView> views;
+    for (const auto& id : runtime::list_ids(g.root)) {
+        auto v = runtime::container_state(g.root, id);
+        if (!v) {
+            log::warn("list: skipping '" + id + "' (not a berth container): " + v.error().str());
+            continue;
+        }
+        views.push_back(std::move(*v));
+    }
     if (a.get_bool("quiet")) {
         for (const auto& v : views)
             std::printf("%s\n", v.state.id.c_str());

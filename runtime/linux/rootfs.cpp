@@ -36,6 +36,7 @@
 #include "runtime/linux/mounts.hpp"
 #include "runtime/linux/mounts_idmap.hpp"
 #include "runtime/linux/sysctl.hpp"
+#include "runtime/linux/terminal.hpp"
 
 namespace berth::runtime::linux_ {
 
@@ -239,6 +240,10 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
         de.in_user_namespace = ctx.in_user_namespace;
         de.console_slave_fd = ctx.console_slave_fd;
         TRY(setup_devices(plan.devices, de));
+        if (ctx.console) {
+            auto dev = TRY_CTX(open_in_root(root.get(), "/dev", O_PATH | O_DIRECTORY), "/dev");
+            TRY(make_console_mount_point(dev.get()));
+        }
         if (dev_readonly) {
             auto dev = TRY_CTX(open_in_root(root.get(), "/dev", O_PATH | O_DIRECTORY), "/dev");
             AttrChange ro;
@@ -275,6 +280,7 @@ Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const Ro
         TRY(do_move_root(root.get(), plan.rootfs));
     else
         TRY(do_pivot_root(root.get()));
+    if (ctx.after_pivot) TRY(ctx.after_pivot(ctx.console && plan.setup_dev));
     UniqueFd newroot(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!newroot) return sys_error("open /");
     if (plan.propagation && mount(nullptr, "/", nullptr, plan.propagation, nullptr) < 0)

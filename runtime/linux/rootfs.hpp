@@ -27,13 +27,18 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
 
 struct RootfsContext {
     bool no_pivot = false;           // --no-pivot: MS_MOVE + chroot instead of pivot_root
-    int console_slave_fd = -1;       // terminal containers: bind-mounted at /dev/console
+    int console_slave_fd = -1;       // a pty made before the setup: bound at /dev/console
+    bool console = false;            // make /dev/console a mount point for after_pivot's pty
     bool in_user_namespace = false;  // devices are bind-mounted from the host, not mknod-ed
     bool new_cgroup_namespace = false;
     // Called after every mount, device and masked path is in place and before pivot_root,
     // with the cwd at the rootfs: where runtime-spec runs createContainer hooks (runc does the
     // same). A failure aborts the setup with that error.
     std::function<Status()> before_pivot;
+    // Called right after pivot_root (or the --no-pivot move), before the root is made
+    // read-only: where init allocates its terminal from the container's own /dev/ptmx.
+    // console_ready: /dev/console is the mount point `console` asked for (berth made /dev).
+    std::function<Status(bool console_ready)> after_pivot;
 };
 
 // In the child, in its new mount namespace, after namespaces are joined/created and (with a

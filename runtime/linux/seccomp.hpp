@@ -4,7 +4,7 @@
 //
 //   parent, before clone (create, and exec for its process):
 //     plan.seccomp = TRY(seccomp::compile_cached(*spec.linux_->seccomp,
-//                                                seccomp::cache_dir(root)));
+//                                                seccomp::cache_dir()));
 //     All libseccomp work (syscall name lookup, rule trees, BPF generation) happens here, so
 //     the child only copies a ready program into the kernel.
 //
@@ -28,7 +28,7 @@
 //                                state_json_with_status_creating, init_pid));
 //     then replies "seccomp done" and closes fd. A failure fails the create (runc too).
 //
-// Cache: compile_cached() keeps the program in <root>/@seccomp-cache/<hash>.bpf; the file
+// Cache: compile_cached() keeps the program in cache_dir()/<hash>.bpf; the file
 // holds the whole key (profile, berth and libseccomp versions, kernel release, machine) and
 // a hit must match it byte for byte. docs/seccomp.md has the numbers.
 #pragma once
@@ -67,9 +67,12 @@ Result<CompiledFilter> compile(const spec::Seccomp& profile);
 // native architecture and berth version match. A cache that cannot be read or written is
 // not an error (the filter is compiled as usual).
 Result<CompiledFilter> compile_cached(const spec::Seccomp& profile, const std::string& cache_dir);
-// The cache directory under a --root: "<root>/@seccomp-cache". '@' is not allowed in a
-// container id, so no container can ever own (or collide with) this directory.
-std::string cache_dir(const std::string& state_root);
+// The cache directory: /run/berth-seccomp-cache for root, $XDG_RUNTIME_DIR/berth-seccomp-cache
+// otherwise ("" without XDG_RUNTIME_DIR: no cache). Never inside a --root: engines share
+// their state root between runtimes (dockerd's /run/docker/runtime-runc/moby), and runc's
+// `list` there warns about every directory that is not a container. One directory serves
+// every root: the key is the whole profile, and the directory is bounded (64 entries).
+std::string cache_dir();
 
 // In the child: installs the program with seccomp(SECCOMP_SET_MODE_FILTER). Returns the
 // notify listener fd (O_CLOEXEC) when the filter needs one, an invalid UniqueFd otherwise.

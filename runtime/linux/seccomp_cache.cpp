@@ -7,8 +7,10 @@
 #include <dirent.h>
 #include <seccomp.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/file.hpp"
@@ -136,8 +138,12 @@ void evict(const std::string& dir) {
 
 }  // namespace
 
-std::string cache_dir(const std::string& state_root) {
-    return state_root + "/@seccomp-cache";
+std::string cache_dir() {
+    if (::geteuid() == 0) return "/run/berth-seccomp-cache";
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    // Not /tmp: a directory another user could make first would feed us their programs.
+    if (!xdg || xdg[0] != '/') return "";
+    return std::string(xdg) + "/berth-seccomp-cache";
 }
 
 Result<CompiledFilter> compile_cached(const spec::Seccomp& p, const std::string& dir) {

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
 
 #include "base/unix_socket.hpp"
+#include "runtime/linux/mounts.hpp"
 
 namespace berth::runtime::linux_ {
 
@@ -35,6 +37,27 @@ Result<Pty> open_pty(const std::optional<spec::Box>& size) {
     if (size && size->height && size->width)
         TRY(set_window_size(p.master.get(), size->height, size->width));
     return p;
+}
+
+Status make_console_mount_point(int dev_fd) {
+    if (::unlinkat(dev_fd, "console", 0) < 0 && errno != ENOENT)
+        return sys_error("/dev/console: remove old entry");
+    UniqueFd file(
+        ::openat(dev_fd, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0));
+    if (!file) return sys_error("/dev/console: create mount point");
+    return ok();
+}
+
+Status bind_console(int slave) {
+    // The entry made before pivot, never a symlink or a node the container put there since
+    // (the container's processes do not run yet, but the rootfs is the bundle's).
+    UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat sb;
+    if (!target || ::fstat(target.get(), &sb) < 0) return sys_error("/dev/console");
+    if (!S_ISREG(sb.st_mode)) return error("/dev/console: not the mount point berth made");
+    // The slave is in this mount namespace's devpts, so its mount can be cloned by fd.
+    auto tree = TRY_CTX(clone_tree(slave, "", false), "/dev/console: bind pty");
+    return attach_tree(tree.get(), target.get(), "/dev/console");
 }
 
 Status attach_terminal(int slave) {

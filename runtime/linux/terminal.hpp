@@ -17,8 +17,16 @@ struct Pty {
     UniqueFd master, slave;
 };
 
-// A new pty pair (host devpts; the rootfs setup bind-mounts the slave at /dev/console).
+// A new pty pair from /dev/ptmx. Called once "/" is the container's root (after pivot for
+// init, after joining the mount namespace for exec), so the pair belongs to the container's
+// own devpts: the slave is /dev/pts/N inside, with that mount's gid= and mode= (runc's way).
 Result<Pty> open_pty(const std::optional<spec::Box>& size);
+
+// Before pivot, while /dev may still be written: an empty /dev/console file (replacing any
+// entry there) for bind_console to mount the slave on after pivot, even on a read-only /dev.
+Status make_console_mount_point(int dev_fd);
+// After pivot: binds the slave onto the /dev/console file make_console_mount_point made.
+Status bind_console(int slave);
 // In the child: new session, slave as controlling terminal and stdio.
 Status attach_terminal(int slave);
 // Connects to the --console-socket path (a unix stream socket the caller listens on).

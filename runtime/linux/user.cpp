@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <sstream>
 
 #include "base/file.hpp"
@@ -52,29 +53,49 @@ void add_home(std::vector<std::string>& env, uint32_t uid) {
     env.push_back("HOME=" + home);
 }
 
+std::string go_errno_text(int err) {
+    // Go's syscall.Errno strings are glibc's with a lower-case first letter for every errno
+    // an exec can meet ("no such file or directory", "permission denied", "not a directory").
+    std::string s = std::strerror(err);
+    if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = char(s[0] - 'A' + 'a');
+    return s;
+}
+
+// The errors below are code 0 with the whole text: Error::str() would otherwise append
+// strerror's capitalised words, and engines match Go's lower-case ones (Docker maps "no such
+// file or directory" and "executable file not found" to 127, "permission denied" to 126).
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env) {
     if (name.empty()) return error("exec: process.args is empty");
-    auto executable = [](const std::string& p) {
+    // As Go's exec.LookPath (runc's): a regular file or anything but a directory with an
+    // execute bit; whether this user may run it is execve's to say.
+    auto check = [](const std::string& p) -> int {
         struct stat sb;
-        return ::stat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 0111);
+        if (::stat(p.c_str(), &sb) < 0) return errno;
+        if (!S_ISDIR(sb.st_mode) && (sb.st_mode & 0111)) return 0;
+        return EACCES;
     };
     if (name.find('/') != std::string::npos) {
         struct stat sb;
-        if (::stat(name.c_str(), &sb) < 0) return sys_error("exec: \"" + name + "\": stat " + name);
-        if (!executable(name)) return Error(EACCES, "exec: \"" + name + "\": permission denied");
+        if (::stat(name.c_str(), &sb) < 0)
+            return error("exec: \"" + name + "\": stat " + name + ": " + go_errno_text(errno));
+        if (check(name) != 0) return error("exec: \"" + name + "\": permission denied");
         return name;
     }
     std::string path;
     for (const auto& e : env)
-        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+        if (e.starts_with("PATH=")) path = e.substr(5);
     std::stringstream ps(path);
     std::string dir;
     while (std::getline(ps, dir, ':')) {
         if (dir.empty()) dir = ".";
         std::string cand = dir + "/" + name;
-        if (executable(cand)) return cand;
+        if (check(cand) == 0) return cand;
     }
-    return Error(ENOENT, "exec: \"" + name + "\": executable file not found in $PATH");
+    return error("exec: \"" + name + "\": executable file not found in $PATH");
+}
+
+std::string exec_failure(const std::string& exe, int err) {
+    return "exec " + exe + ": " + go_errno_text(err);
 }
 
 }  // namespace berth::runtime::linux_

@@ -25,8 +25,18 @@ std::optional<std::vector<std::string>> passwd_entry(uint32_t uid,
 // "/" when absent; added to env only when env has no HOME, as runc does.
 void add_home(std::vector<std::string>& env, uint32_t uid);
 
-// Resolves args[0] with the PATH of the container environment (after pivot). Fails with
-// runc's words when not found.
+// Resolves args[0] with the PATH of the container environment (after pivot and after the
+// switch to the process's user, so a permission error is the user's), as Go's exec.LookPath
+// does for runc. Fails with runc's words, in Go's lower case:
+//   exec: "/x": stat /x: no such file or directory
+//   exec: "x": executable file not found in $PATH
+//   exec: "/x": permission denied
 Result<std::string> find_executable(const std::string& name, const std::vector<std::string>& env);
+
+// runc's words for a failed execve of exe: `exec /x: permission denied`.
+std::string exec_failure(const std::string& exe, int err);
+
+// strerror(err) as Go prints it: lower-case first letter.
+std::string go_errno_text(int err);
 
 }  // namespace berth::runtime::linux_

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# berth next to runc 1.1.5 (Debian's, the oracle) on the same busybox bundle: the behaviours
+# engines and scripts depend on (stdio ownership, terminals, a bad entrypoint's error, hooks,
+# kill/ps on a stopped container, --debug, -h), each case run under both runtimes with its
+# own --root and one line per runtime in the log. docs/engines.md says why each matters.
+
+load helpers
+
+RECVTTY=${RECVTTY:-$BERTH_BUILD/tests/recvtty}
+
+setup() {
+	requires root runc
+	setup_common
+	setup_bundle sleep 1000
+	RUNC_ROOT="$TEST_DIR/runc"
+	ID="pf$$-$BATS_TEST_NUMBER"
+	SOCK="$TEST_DIR/tty.sock"
+}
+
+teardown() {
+	[ -n "${RECV_PID:-}" ] && kill "$RECV_PID" 2>/dev/null
+	local id
+	for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
+		runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	teardown_common
+}
+
+# rt RUNTIME ARGS...: berth or runc with this test's root for it.
+rt() {
+	local r=$1
+	shift
+	if [ "$r" = berth ]; then "$BERTH" --root "$ROOT" "$@"; else runc --root "$RUNC_ROOT" "$@"; fi
+}
+
+# bundle_for RUNTIME: runc's bundle is a copy of config.json next to the same rootfs, made
+# after the test's update_config calls.
+bundle_for() {
+	if [ "$1" = berth ]; then
+		echo "$BUNDLE"
+		return
+	fi
+	mkdir -p "$TEST_DIR/rbundle"
+	jq --arg r "$BUNDLE/rootfs" '.root.path = $r' "$BUNDLE/config.json" >"$TEST_DIR/rbundle/config.json"
+	echo "$TEST_DIR/rbundle"
+}
+
+start_recvtty() {
+	rm -f "$SOCK" "$TEST_DIR/tty.out"
+	"$RECVTTY" "$@" "$SOCK" >"$TEST_DIR/tty.out" 2>&1 &
+	RECV_PID=$!
+	for _ in $(seq 50); do [ -S "$SOCK" ] && return 0; sleep 0.1; done
+	fail "recvtty did not listen"
+}
+
+# tty_out: what the process wrote to its terminal, without CRs.
+tty_out() {
+	wait "$RECV_PID"
+	RECV_PID=
+	tr -d '\r' <"$TEST_DIR/tty.out"
+}
+
+@test "a non-root process reopens its own stdio pipes, for run and exec; host files untouched" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000}'
+	local r b out
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		jq '.process.args = ["sh", "-c", "echo out > /dev/stdout; echo err > /dev/stderr; cat /dev/stdin"]' \
+			"$b/config.json" >"$b/c.json"
+		mv "$b/c.json" "$b/config.json"
+		out=$(echo in | rt $r run --bundle "$b" "$ID-$r" 2>&1)
+		echo "$r run: $out"
+		[ "$out" = "$(printf 'out\nerr\nin')" ]
+		# A regular file as stdout stays as it is (runc chowns it to the container's user;
+		# berth never changes a file it shares with the host: docs/engines.md).
+		: >"$TEST_DIR/file.out"
+		echo in | rt $r run --bundle "$b" "$ID-$r" >"$TEST_DIR/file.out" 2>/dev/null || true
+		echo "$r: file owner $(stat -c %u "$TEST_DIR/file.out")"
+		[ $r = runc ] || [ "$(stat -c %u "$TEST_DIR/file.out")" = 0 ]
+		# /dev/null as stdin is never handed over.
+		rt $r run --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1 || true
+		[ "$(stat -c %u /dev/null)" = 0 ]
+		jq '.process.args = ["sleep", "1000"]' "$b/config.json" >"$b/c.json"
+		mv "$b/c.json" "$b/config.json"
+		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		out=$(echo in | rt $r exec -u 1000:1000 "$ID-$r" sh -c 'echo out > /dev/stdout; echo err > /dev/stderr; cat /dev/stdin' 2>&1)
+		echo "$r exec: $out"
+		[ "$out" = "$(printf 'out\nerr\nin')" ]
+		rt $r delete -f "$ID-$r"
+	done
+}
+
+# tty_check RUNTIME: the terminal's lines as the process printed them: its name, the
+# slave's owner, group and mode, and the entries of /dev/pts (ptmx and the slave).
+TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" " "; echo; stat -c "%t:%T" /dev/console'
+
+@test "terminal: run, create+start and exec get /dev/pts/0 of the container's devpts, owned by the user" {
+	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.terminal = true'
+	update_config --arg s "$TTY_SCRIPT" '.process.args = ["sh", "-c", $s]'
+	local r b out
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		start_recvtty
+		rt $r run -d --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
+		out=$(tty_out)
+		echo "$r run: $out"
+		[ "$(sed -n 1p <<<"$out")" = /dev/pts/0 ]
+		[ "$(sed -n 2p <<<"$out")" = "1000 5 620" ]
+		[ "$(sed -n 3p <<<"$out")" = "0 ptmx " ]
+		# /dev/console is the same pty (major 136 = 0x88).
+		[[ "$(sed -n 4p <<<"$out")" == 88:0 ]]
+		rt $r delete -f "$ID-$r"
+
+		start_recvtty
+		rt $r create --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
+		rt $r start "$ID-$r"
+		out=$(tty_out)
+		echo "$r create+start: $out"
+		[ "$(sed -n 1,2p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620')" ]
+		rt $r delete -f "$ID-$r"
+	done
+}
+
+@test "terminal: exec -t gets the container's /dev/pts/N and --process consoleSize, as runc" {
+	local r b out
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		start_recvtty
+		rt $r exec -d -t -u 1000:1000 --console-socket "$SOCK" "$ID-$r" sh -c "$TTY_SCRIPT"
+		out=$(tty_out)
+		echo "$r exec: $out"
+		[ "$(sed -n 1,3p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620\n0 ptmx ')" ]
+		jq -n '{terminal: true, consoleSize: {height: 27, width: 99}, user: {uid: 0, gid: 0},
+			cwd: "/", args: ["stty", "size"], env: ["PATH=/bin"]}' >"$TEST_DIR/p.json"
+		start_recvtty --print-size
+		rt $r exec -d --process "$TEST_DIR/p.json" --console-socket "$SOCK" "$ID-$r"
+		out=$(tty_out)
+		echo "$r consoleSize: $out"
+		[ "$(sed -n 1p <<<"$out")" = "size 27 99" ]
+		[ "$(sed -n 2p <<<"$out")" = "27 99" ]
+		rt $r delete -f "$ID-$r"
+	done
+}
+
+@test "a bad entrypoint: runc's words, in Go's lower case, looked up as the process's user" {
+	mkdir -p "$BUNDLE/rootfs/root/sec"
+	cp "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/root/sec/x"
+	cp "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/root/noexec"
+	chmod 644 "$BUNDLE/rootfs/root/noexec"
+	cp "$BUNDLE/rootfs/bin/busybox" "$BUNDLE/rootfs/root/rootonly"
+	chmod 700 "$BUNDLE/rootfs/root/sec" "$BUNDLE/rootfs/root/rootonly"
+	chmod 755 "$BUNDLE/rootfs/root"
+	local r b c out
+	# uid ARGS -> the text both runtimes print (Docker maps the first two to 127, the
+	# others to 126).
+	local -a cases=(
+		'0|/nonexistent|exec: "/nonexistent": stat /nonexistent: no such file or directory'
+		'0|nonexistent|exec: "nonexistent": executable file not found in $PATH'
+		'1000|/root/sec/x|exec: "/root/sec/x": stat /root/sec/x: permission denied'
+		'0|/root/noexec|exec: "/root/noexec": permission denied'
+		'0|/root|exec: "/root": permission denied'
+		'1000|/root/rootonly|exec /root/rootonly: permission denied'
+	)
+	for c in "${cases[@]}"; do
+		IFS='|' read -r uid arg want <<<"$c"
+		update_config --argjson u "$uid" --arg a "$arg" '.process.user = {"uid": $u, "gid": $u} | .process.args = [$a]'
+		for r in berth runc; do
+			b=$(bundle_for $r)
+			run rt $r run --bundle "$b" "$ID-$r" </dev/null
+			output=${output//\\\"/\"} # runc's text log escapes the quotes
+			echo "$r $arg: $status $output"
+			[ "$status" -ne 0 ]
+			[[ "$output" == *"$want"* ]]
+		done
+		[ -z "$(rt berth list -q)" ]
+	done
+	update_config '.process.user = {"uid": 0, "gid": 0} | .process.args = ["sleep", "1000"]'
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		run rt $r exec "$ID-$r" /nonexistent
+		output=${output//\\\"/\"}
+		echo "$r exec: $status $output"
+		[[ "$output" == *'exec: "/nonexistent": stat /nonexistent: no such file or directory'* ]]
+		run rt $r exec -u 1000:1000 "$ID-$r" /root/rootonly
+		output=${output//\\\"/\"}
+		echo "$r exec: $status $output"
+		# runc's exec checks with eaccess(2) before execve; its init does not.
+		[[ "$output" == *'eaccess /root/rootonly: permission denied'* ]]
+		rt $r delete -f "$ID-$r"
+	done
+}
+
+@test "a state root shared with runc: no berth cache in it; berth list skips runc's with a warning" {
+	local b
+	# A seccomp profile: berth used to cache its compiled filter in <root>/@seccomp-cache.
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}]}'
+	rt berth run -d --bundle "$BUNDLE" "$ID-berth" </dev/null >/dev/null 2>&1
+	b=$(bundle_for runc)
+	# dockerd gives both runtimes one root: runc's container lands next to berth's.
+	runc --root "$ROOT" run -d --bundle "$b" "$ID-runc" </dev/null >/dev/null 2>&1
+	run runc --root "$ROOT" list -q
+	echo "runc list: $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$ID-runc"* ]]
+	[[ "$output" != *seccomp-cache* ]]
+	run "$BERTH" --root "$ROOT" list -q
+	echo "berth list: $output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$ID-runc" ]
+	[[ "$output" == *"skipping '$ID-runc'"* ]]
+	[[ "$output" == *"$ID-berth"* ]]
+	runc --root "$ROOT" delete -f "$ID-runc"
+}
