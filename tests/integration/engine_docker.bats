@@ -173,12 +173,12 @@ dkrun() {
 # parent, a mount of a container's rootfs, a process in either.
 dk_leftovers() {
 	local left
-	left=$(find /sys/fs/cgroup/*"$DK_CG" -mindepth 1 -type d 2>/dev/null)
+	left=$(find /sys/fs/cgroup/*"$DK_CG" -mindepth 1 -type d 2>/dev/null || true)
 	[ -z "$left" ] || fail "cgroups left behind: $left"
 	left=$(findmnt -rn -o TARGET | grep "^$DK/data/overlay2/.*/merged" || true)
 	[ -z "$left" ] || fail "mounts left behind: $left"
 	wait_for no_stray_shims || fail "shims of removed containers still run: $(stray_shims)"
-	left=$(find "$DK/exec/runtime-"*/moby -mindepth 1 -maxdepth 1 ! -name "@*" 2>/dev/null)
+	left=$(find "$DK/exec/runtime-"*/moby -mindepth 1 -maxdepth 1 ! -name "@*" 2>/dev/null || true)
 	[ -z "$left" ] || fail "runtime state left behind: $left"
 }
 
