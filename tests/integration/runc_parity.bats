@@ -265,3 +265,23 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 		echo "$r: every command's -h/--help/help exits 0"
 	done
 }
+
+@test "bind-mounting a file onto a directory and back: the errno's words, 'not a directory', as runc" {
+	echo hi >"$TEST_DIR/afile"
+	mkdir -p "$TEST_DIR/adir" "$BUNDLE/rootfs/etc/afile-target"
+	local r b m
+	for m in "$TEST_DIR/afile:/tmp" "$TEST_DIR/adir:/etc/passwd"; do
+		update_config --arg s "${m%%:*}" --arg d "${m#*:}" \
+			'.process.args = ["true"] | .mounts += [{"destination": $d, "type": "bind", "source": $s, "options": ["bind"]}]'
+		for r in berth runc; do
+			b=$(bundle_for $r)
+			run rt $r run --bundle "$b" "$ID-$r" </dev/null
+			echo "$r $m: $status $output"
+			[ "$status" -ne 0 ]
+			[[ "$output" == *"not a directory"* ]]
+			rt $r delete -f "$ID-$r" >/dev/null 2>&1 || true
+		done
+		update_config 'del(.mounts[-1])'
+	done
+	[ -z "$(rt berth list -q)" ]
+}
