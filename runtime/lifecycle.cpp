@@ -496,7 +496,12 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
     ContainerDir dir = TRY(ContainerDir::open(root, id, false));
     ContainerState st = TRY(dir.load());
     RunStatus s = current_status(dir, st);
-    if (s == RunStatus::stopped) return error("container not running");
+    if (s == RunStatus::stopped) {
+        // runc 1.1.5: `kill --all` of a stopped container signals no process and succeeds
+        // (engines send `kill -a ID 0` / SIGKILL to whatever may be left); plain kill fails.
+        if (all) return ok();
+        return error("container not running");
+    }
     if (all) {
         if (!st.cgroup.is_null()) {
             auto m = TRY(cgroups::Manager::from_state(st.cgroup));
@@ -560,7 +565,9 @@ std::vector<StateView> list_containers(const std::string& root) {
 Result<std::vector<pid_t>> container_pids(const std::string& root, const std::string& id) {
     ContainerDir dir = TRY(ContainerDir::open(root, id, false));
     ContainerState st = TRY(dir.load());
-    if (current_status(dir, st) == RunStatus::stopped) return error("container not running");
+    // As runc: a stopped container has no processes, which is not an error (`ps` prints
+    // only the header, `ps --format json` null).
+    if (current_status(dir, st) == RunStatus::stopped) return std::vector<pid_t>{};
     return pids_of(st);
 }
 

@@ -137,8 +137,25 @@ int main(int argc, char** argv) {
                      std::strerror(errno));
         return 1;
     }
-    const std::string& name = g.positionals()[0];
+    std::string name = g.positionals()[0];
     std::vector<std::string> rest(g.positionals().begin() + 1, g.positionals().end());
+    // runc's `help [COMMAND]` (alias `h`): the global usage, or COMMAND's as `COMMAND -h`.
+    if (name == "help" || name == "h") {
+        if (rest.empty()) {
+            print_help(g);
+            return 0;
+        }
+        name = rest[0];
+        rest = {"--help"};
+    }
+    bool help = !rest.empty() && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help");
+    if ((name == "checkpoint" || name == "restore") && help) {
+        std::printf(
+            "USAGE:\n   berth %s [command options] <container-id>\n\n"
+            "   not supported: CRIU cannot run on every kernel berth supports\n",
+            name.c_str());
+        return 0;
+    }
     for (const auto& c : kCommands)
         if (name == c.name) return c.fn(opts, rest);
     berth::cli::report_error("unknown command '" + name + "'");

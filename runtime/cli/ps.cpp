@@ -53,6 +53,10 @@ int cmd_ps(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!pids) return fail(pids.error());
     std::string fmt = a.get("format");
     if (fmt == "json") {
+        if (pids->empty()) {  // Go's encoding of a nil slice, as runc prints it
+            std::printf("null\n");
+            return 0;
+        }
         std::string out = "[";
         for (size_t i = 0; i < pids->size(); ++i)
             out += (i ? "," : "") + std::to_string((*pids)[i]);

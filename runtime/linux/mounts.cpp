@@ -291,7 +291,17 @@ Result<UniqueFd> open_mount_target(int root_fd, const std::string& dest, bool di
     }
     UniqueFd fd;
     if (directory) {
-        fd = TRY_CTX(mkdir_all_in_root(root_fd, dest), ctx);
+        auto dir = mkdir_all_in_root(root_fd, dest);
+        if (!dir && dir.error().code() == ENOTDIR) {
+            // An existing file where the directory source goes (see the words below).
+            auto existing = open_in_root(root_fd, dest, O_PATH);
+            struct stat est;
+            if (existing && fstat(existing->get(), &est) == 0 && !S_ISDIR(est.st_mode))
+                return error(ctx +
+                             ": the source is a directory, the target is a file: not a directory");
+        }
+        if (!dir) return std::move(dir).error().with_context(ctx);
+        fd = std::move(dir).value();
     } else {
         auto existing = open_in_root(root_fd, dest, O_PATH);
         if (existing) {
@@ -309,9 +319,14 @@ Result<UniqueFd> open_mount_target(int root_fd, const std::string& dest, bool di
     if (fstat(fd.get(), &st) < 0 || fstat(root_fd, &rootst) < 0) return sys_error(ctx);
     if (st.st_dev == rootst.st_dev && st.st_ino == rootst.st_ino)
         return error(ctx + ": resolves to the container root");
-    if (directory && !S_ISDIR(st.st_mode)) return Error::sys(ENOTDIR, ctx + ": not a directory");
+    // Either way round the kernel's mount says ENOTDIR, and runc prints Go's "not a
+    // directory": dockerd matches those words to add "Are you trying to mount a directory
+    // onto a file (or vice-versa)?". The text is whole here (code 0), so that strerror's
+    // capitalised "Not a directory" is not appended.
+    if (directory && !S_ISDIR(st.st_mode))
+        return error(ctx + ": the source is a directory, the target is a file: not a directory");
     if (!directory && S_ISDIR(st.st_mode))
-        return Error::sys(EISDIR, ctx + ": is a directory but the source is a file");
+        return error(ctx + ": the source is a file, the target is a directory: not a directory");
     return fd;
 }
 

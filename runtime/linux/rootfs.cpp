@@ -36,7 +36,6 @@
 #include "runtime/linux/mounts.hpp"
 #include "runtime/linux/mounts_idmap.hpp"
 #include "runtime/linux/sysctl.hpp"
-#include "runtime/linux/terminal.hpp"
 
 namespace berth::runtime::linux_ {
 
@@ -199,6 +198,20 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
     }
     return plan;
 }
+
+namespace {
+// Before pivot, while /dev may still be written: an empty /dev/console file (replacing any
+// entry there) for the terminal's slave to be bound on after pivot.
+Status make_console_mount_point(int dev_fd) {
+    if (::unlinkat(dev_fd, "console", 0) < 0 && errno != ENOENT)
+        return sys_error("/dev/console: remove old entry");
+    UniqueFd file(
+        ::openat(dev_fd, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0));
+    if (!file) return sys_error("/dev/console: create mount point");
+    return ok();
+}
+
+}  // namespace
 
 Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const RootfsContext& ctx) {
     // 1. Nothing made here may propagate to the host: rslave keeps host mounts flowing in and

@@ -39,15 +39,6 @@ Result<Pty> open_pty(const std::optional<spec::Box>& size) {
     return p;
 }
 
-Status make_console_mount_point(int dev_fd) {
-    if (::unlinkat(dev_fd, "console", 0) < 0 && errno != ENOENT)
-        return sys_error("/dev/console: remove old entry");
-    UniqueFd file(
-        ::openat(dev_fd, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0));
-    if (!file) return sys_error("/dev/console: create mount point");
-    return ok();
-}
-
 Status bind_console(int slave) {
     // The entry made before pivot, never a symlink or a node the container put there since
     // (the container's processes do not run yet, but the rootfs is the bundle's).

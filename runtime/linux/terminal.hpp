@@ -22,10 +22,8 @@ struct Pty {
 // own devpts: the slave is /dev/pts/N inside, with that mount's gid= and mode= (runc's way).
 Result<Pty> open_pty(const std::optional<spec::Box>& size);
 
-// Before pivot, while /dev may still be written: an empty /dev/console file (replacing any
-// entry there) for bind_console to mount the slave on after pivot, even on a read-only /dev.
-Status make_console_mount_point(int dev_fd);
-// After pivot: binds the slave onto the /dev/console file make_console_mount_point made.
+// After pivot: binds the slave onto the empty /dev/console file the rootfs setup made before
+// pivot (RootfsContext::console), which works on a read-only /dev too.
 Status bind_console(int slave);
 // In the child: new session, slave as controlling terminal and stdio.
 Status attach_terminal(int slave);

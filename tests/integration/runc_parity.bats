@@ -213,3 +213,75 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	[[ "$output" == *"$ID-berth"* ]]
 	runc --root "$ROOT" delete -f "$ID-runc"
 }
+
+@test "kill -a and ps on a stopped container: success, no process, only ps's header" {
+	update_config '.process.args = ["true"]'
+	local r b
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		rt $r create --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		rt $r start "$ID-$r"
+		for _ in $(seq 50); do
+			rt $r state "$ID-$r" | jq -e '.status == "stopped"' >/dev/null && break
+			sleep 0.1
+		done
+		run rt $r kill -a "$ID-$r" 0
+		echo "$r kill -a 0: $status $output"
+		[ "$status" -eq 0 ]
+		run rt $r kill -a "$ID-$r" KILL
+		[ "$status" -eq 0 ]
+		run rt $r kill "$ID-$r" 0
+		echo "$r kill 0: $status $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"container not running"* ]]
+		run rt $r ps "$ID-$r"
+		echo "$r ps: $status $output"
+		[ "$status" -eq 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "${lines[0]}" == *PID* ]]
+		run rt $r ps -f json "$ID-$r"
+		[ "$status" -eq 0 ]
+		[ "$output" = null ]
+		rt $r delete "$ID-$r"
+	done
+}
+
+@test "-h, --help, COMMAND -h and help COMMAND print usage on stdout and exit 0, as runc" {
+	local c r
+	for r in berth runc; do
+		for c in "" create run start exec kill delete list ps state pause resume events update spec features checkpoint; do
+			# shellcheck disable=SC2086
+			run rt $r $c -h
+			[ "$status" -eq 0 ] || fail "$r $c -h: $status $output"
+			[[ "$output" == *USAGE* ]] || fail "$r $c -h: no usage: $output"
+			# shellcheck disable=SC2086
+			run rt $r $c --help
+			[ "$status" -eq 0 ] || fail "$r $c --help: $status"
+			[ -z "$c" ] && continue
+			run rt $r help $c
+			[ "$status" -eq 0 ] || fail "$r help $c: $status $output"
+			[[ "$output" == *"$c"* ]]
+		done
+		echo "$r: every command's -h/--help/help exits 0"
+	done
+}
+
+@test "bind-mounting a file onto a directory and back: the errno's words, 'not a directory', as runc" {
+	echo hi >"$TEST_DIR/afile"
+	mkdir -p "$TEST_DIR/adir" "$BUNDLE/rootfs/etc/afile-target"
+	local r b m
+	for m in "$TEST_DIR/afile:/tmp" "$TEST_DIR/adir:/etc/passwd"; do
+		update_config --arg s "${m%%:*}" --arg d "${m#*:}" \
+			'.process.args = ["true"] | .mounts += [{"destination": $d, "type": "bind", "source": $s, "options": ["bind"]}]'
+		for r in berth runc; do
+			b=$(bundle_for $r)
+			run rt $r run --bundle "$b" "$ID-$r" </dev/null
+			echo "$r $m: $status $output"
+			[ "$status" -ne 0 ]
+			[[ "$output" == *"not a directory"* ]]
+			rt $r delete -f "$ID-$r" >/dev/null 2>&1 || true
+		done
+		update_config 'del(.mounts[-1])'
+	done
+	[ -z "$(rt berth list -q)" ]
+}

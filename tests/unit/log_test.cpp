@@ -120,6 +120,19 @@ TEST(LogEscape, ControlAndQuotes) {
     EXPECT_EQ(log::json_escape("plain ünïcode"), "plain ünïcode");
 }
 
+// Invalid UTF-8 (a Latin-1 path, a cut sequence, an overlong '/', a surrogate, a byte past
+// U+10FFFF) becomes U+FFFD per bad byte, as Go's encoding/json writes it, so every line stays
+// valid JSON for containerd; well-formed 2-, 3- and 4-byte sequences pass through.
+TEST(LogEscape, InvalidUtf8BecomesReplacementCharacter) {
+    EXPECT_EQ(log::json_escape("caf\xe9!"), "caf\\ufffd!");
+    EXPECT_EQ(log::json_escape("x\xe2\x82"), "x\\ufffd\\ufffd");
+    EXPECT_EQ(log::json_escape("\xc0\xaf"), "\\ufffd\\ufffd");
+    EXPECT_EQ(log::json_escape("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");
+    EXPECT_EQ(log::json_escape("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");
+    EXPECT_EQ(log::json_escape("\xff"), "\\ufffd");
+    EXPECT_EQ(log::json_escape("\xe2\x82\xac \xf0\x9f\x90\xb3"), "\xe2\x82\xac \xf0\x9f\x90\xb3");
+}
+
 TEST(UniqueFd, OwnershipAndRelease) {
     int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
     ASSERT_GE(raw, 0);
