@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "base/args.hpp"
+#include "berth_commit.h"
 #include "imagetool/cli/commands.hpp"
 
 namespace berth::image::cli {
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
         return 125;
     }
     if (g.get_bool("version")) {
-        std::printf("berth-image version %s\n", BERTH_VERSION);
+        std::printf("berth-image version %s\ncommit: %s\n", BERTH_VERSION, BERTH_COMMIT);
         return 0;
     }
     if (g.get_bool("help") || g.positionals().empty()) {

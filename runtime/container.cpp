@@ -110,6 +110,11 @@ Result<ContainerState> ContainerDir::load() const {
     auto text = TRY(read_file(file("state.json"), 16 << 20));
     try {
         auto j = nlohmann::json::parse(text);
+        int format = j.value("state_format", 0);
+        if (format > kStateFormat)
+            return error("state of container '" + id_ + "' has format " + std::to_string(format) +
+                         ", newer than this berth reads (" + std::to_string(kStateFormat) +
+                         "): manage it with the newer berth that created it");
         ContainerState st;
         st.id = j.at("id").get<std::string>();
         st.pid = j.at("pid").get<pid_t>();
@@ -133,6 +138,7 @@ Result<ContainerState> ContainerDir::load() const {
 
 Status ContainerDir::save(const ContainerState& st) const {
     nlohmann::json j;
+    j["state_format"] = kStateFormat;
     j["id"] = st.id;
     j["pid"] = st.pid;
     j["pid_start_time"] = st.pid_start_time;

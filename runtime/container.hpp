@@ -16,6 +16,13 @@
 
 namespace berth::runtime {
 
+// The layout of state.json, saved in it as "state_format". An upgraded berth must manage the
+// containers the previous one started: it reads every older format (0 is berth 0.1.0's, which
+// had no field) and refuses a newer one with a message saying which berth to use. Bump it only
+// when an older berth would misread the file (a field's meaning changes), never for an added
+// optional field: older berths ignore unknown fields.
+constexpr int kStateFormat = 1;
+
 enum class RunStatus { creating, created, running, paused, stopped };
 const char* status_name(RunStatus s);
 

@@ -9,6 +9,7 @@
 
 #include "base/args.hpp"
 #include "base/log.hpp"
+#include "berth_commit.h"
 #include "runtime/cli/commands.hpp"
 #include "runtime/linux/cloned_binary.hpp"
 #include "runtime/rootless.hpp"
@@ -42,8 +43,9 @@ constexpr Command kCommands[] = {
 
 void print_version() {
     const struct scmp_version* v = seccomp_version();
-    std::printf("berth version %s\nspec: %s\nlibseccomp: %u.%u.%u\n", BERTH_VERSION,
-                berth::spec::kRuntimeSpecVersion, v->major, v->minor, v->micro);
+    // runc's lines in runc's order: engines (docker info, podman info) parse them.
+    std::printf("berth version %s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\n", BERTH_VERSION,
+                BERTH_COMMIT, berth::spec::kRuntimeSpecVersion, v->major, v->minor, v->micro);
 }
 
 void print_help(const berth::Args& globals) {
