@@ -35,6 +35,27 @@ Result<std::string> read_link_at(int fd) {
     }
 }
 
+// Opens the inode behind the O_PATH fd `fd` (checked: not a symlink) with `flags`, through
+// /proc/self/fd, so what is opened is what was checked even if the name was swapped meanwhile
+// (reopening by name would open whatever is there by then: a device, a fifo). Without /proc
+// (early in a container's setup) the name is opened without following and must be the same
+// inode.
+Result<UniqueFd> reopen(int fd, const struct stat& checked, int dir, const std::string& name,
+                        int flags) {
+    int f = flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW);
+    std::string p = "/proc/self/fd/" + std::to_string(fd);
+    UniqueFd out(open(p.c_str(), f | O_CLOEXEC));
+    if (out) return out;
+    if (errno != ENOENT) return sys_error("reopen '" + name + "'");
+    out.reset(openat(dir, name.c_str(), f | O_NOFOLLOW | O_CLOEXEC));
+    if (!out) return sys_error("open '" + name + "'");
+    struct stat st;
+    if (fstat(out.get(), &st) < 0) return sys_error("stat '" + name + "'");
+    if (st.st_dev != checked.st_dev || st.st_ino != checked.st_ino)
+        return Error::sys(EAGAIN, "'" + name + "' changed while it was opened");
+    return out;
+}
+
 // The portable walk. Returns the final fd opened with `flags`.
 Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode, unsigned irf) {
     // Stack of directories from the root down to the current one; ".." pops it, so ".." can
@@ -59,7 +80,11 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
             continue;
         }
         if (name == "..") {
-            if (stack.size() > 1) stack.pop_back();
+            if (stack.size() > 1) {
+                stack.pop_back();
+            } else if (irf & kInRootBeneath) {
+                return Error::sys(EXDEV, "'..' leads out of the root");
+            }
             if (last) break;
             continue;
         }
@@ -89,6 +114,10 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
             }
             return sys_error("open '" + name + "'");
         }
+        // O_CREAT|O_EXCL on an existing name, a symlink included, is EEXIST as open(2) and
+        // openat2 say: never an open of what is there, never a follow of the link.
+        if (last && (flags & O_CREAT) && (flags & O_EXCL))
+            return Error::sys(EEXIST, "create '" + name + "'");
         struct stat st;
         if (fstat(fd.get(), &st) < 0) return sys_error("stat '" + name + "'");
         if (S_ISLNK(st.st_mode)) {
@@ -99,7 +128,11 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
             if (++links > kMaxSymlinks)
                 return Error::sys(ELOOP, "resolve '" + std::string(path) + "'");
             auto target = TRY(read_link_at(fd.get()));
-            if (!target.empty() && target[0] == '/') stack.resize(1);
+            if (!target.empty() && target[0] == '/') {
+                if (irf & kInRootBeneath)
+                    return Error::sys(EXDEV, "'" + name + "' is an absolute symlink");
+                stack.resize(1);
+            }
             auto comps = path_components(target);
             for (auto it = comps.rbegin(); it != comps.rend(); ++it)
                 todo.push_front(*it);
@@ -112,11 +145,9 @@ Result<UniqueFd> walk(int root_fd, std::string_view path, int flags, mode_t mode
                     return Error::sys(ENOTDIR, "open '" + name + "'");
                 return fd;
             }
-            // Reopen the checked name without following; if it was swapped for a symlink
-            // meanwhile, O_NOFOLLOW makes this fail instead of escaping.
-            UniqueFd f(openat(cur, name.c_str(), (flags & ~O_CREAT) | O_NOFOLLOW | O_CLOEXEC));
-            if (!f) return sys_error("open '" + name + "'");
-            return f;
+            if (want_dir_final && !S_ISDIR(st.st_mode))
+                return Error::sys(ENOTDIR, "open '" + name + "'");
+            return reopen(fd.get(), st, cur, name, flags);
         }
         if (!S_ISDIR(st.st_mode)) return Error::sys(ENOTDIR, "open '" + name + "'");
         stack.push_back(std::move(fd));
@@ -150,13 +181,18 @@ std::vector<std::string> path_components(std::string_view path) {
     return out;
 }
 
+bool openat2_unavailable(int err) {
+    return err == ENOSYS || err == EPERM || err == EINVAL;
+}
+
 bool have_openat2() {
     static int cached = -1;
     if (cached < 0) {
         struct open_how how = {};
         how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_IN_ROOT;
         long fd = sys_openat2(AT_FDCWD, "/", &how);
-        cached = fd >= 0 ? 1 : (errno == ENOSYS ? 0 : 1);
+        cached = fd >= 0 ? 1 : (openat2_unavailable(errno) ? 0 : 1);
         if (fd >= 0) close(int(fd));
     }
     return cached == 1;
@@ -168,14 +204,15 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path, int flags, mod
         struct open_how how = {};
         how.flags = uint64_t(flags | O_CLOEXEC | ((irf & kInRootNoFollowLast) ? O_NOFOLLOW : 0));
         how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        how.resolve =
+            ((irf & kInRootBeneath) ? RESOLVE_BENEATH : RESOLVE_IN_ROOT) | RESOLVE_NO_MAGICLINKS;
         std::string p(path.empty() ? "." : path);
         for (;;) {
             long fd = sys_openat2(root_fd, p.c_str(), &how);
             if (fd >= 0) return UniqueFd(int(fd));
             // EAGAIN: a rename raced the lookup; the kernel asks us to retry.
             if (errno == EAGAIN) continue;
-            if (errno == ENOSYS) break;
+            if (openat2_unavailable(errno)) break;
             return sys_error("open '" + p + "' in root");
         }
     }
@@ -200,10 +237,10 @@ Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path, un
         parent += '/';
         parent += comps[i];
     }
-    Result<UniqueFd> dir =
-        (irf & kInRootMkdirParents)
-            ? mkdir_all_in_root(root_fd, parent, 0755, irf)
-            : open_in_root(root_fd, parent, O_PATH | O_DIRECTORY, 0, irf & kInRootForceWalk);
+    Result<UniqueFd> dir = (irf & kInRootMkdirParents)
+                               ? mkdir_all_in_root(root_fd, parent, 0755, irf)
+                               : open_in_root(root_fd, parent, O_PATH | O_DIRECTORY, 0,
+                                              irf & (kInRootForceWalk | kInRootBeneath));
     if (!dir) return std::move(dir).error();
     return ParentAndName{std::move(dir).value(), std::move(name)};
 }

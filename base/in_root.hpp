@@ -22,6 +22,9 @@ enum InRootFlags : unsigned {
     kInRootMkdirParents = 1u << 1,
     // Never use openat2 (tests use it to exercise the portable walk).
     kInRootForceWalk = 1u << 2,
+    // RESOLVE_BENEATH instead of RESOLVE_IN_ROOT: a symlink or ".." that would leave the
+    // root fails with EXDEV instead of being clamped to it.
+    kInRootBeneath = 1u << 3,
 };
 
 // Opens `path` inside the directory `root_fd` (an O_PATH or O_DIRECTORY fd). `flags` are
@@ -48,10 +51,15 @@ struct ParentAndName {
 Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path,
                                           unsigned in_root_flags = kInRootNone);
 
-// Splits a path into its non-empty components ("a//b/./c" -> a, b, ., c keeps "." out).
+// Splits a path into its non-empty components: "a//b/./c" -> a, b, ., c ("." is kept; the
+// walk gives it its meaning).
 std::vector<std::string> path_components(std::string_view path);
 
-// True if this kernel has openat2 (cached after the first call).
+// True if openat2 can be used here (cached after the first call): false when the kernel
+// lacks it (ENOSYS) or a seccomp profile refuses it (EPERM, or EINVAL as some older
+// profiles answer), the cases in which crun also falls back to its own walk.
 bool have_openat2();
+// The errno values of openat2 that mean "resolve without it", as above.
+bool openat2_unavailable(int err);
 
 }  // namespace berth

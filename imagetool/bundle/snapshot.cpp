@@ -1,18 +1,19 @@
-// Snapshot bundles over overlayfs. Layer extraction goes to a temporary directory renamed into
-// place when complete, so a crash or a concurrent unpack never leaves a half layer under its
-// final name. overlayfs mount options are limited to one page: lowerdirs are given relative
-// to the cache directory (chdir around the mount) to fit ~60 layers.
+// Snapshot bundles over overlayfs. Each layer is extracted through an overlay of the layers
+// below it (docs/layers.md), into a temporary directory renamed into place when the stack is
+// complete, so a crash or a concurrent unpack never leaves a half layer under its final name.
+// overlayfs mount options are limited to one page: lowerdirs are given relative to the cache
+// directory (chdir around the mount) to fit ~60 layers.
 #include "imagetool/bundle/snapshot.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <mutex>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -68,90 +69,101 @@ std::vector<std::string> chains_of(const Image& image) {
     return out;
 }
 
-struct Extracted {
-    std::string tmp;  // empty when the layer was cached already
-    std::vector<std::pair<std::string, std::string>> deferred_links;
-};
+// Copies a directory's owner, mode and times to another: an overlay's root directory takes
+// them from its upper directory, so each layer's root (and a bundle's upper) starts as the
+// root below it was, as the full unpack's rootfs does.
+Status copy_root_meta(const std::string& from, const std::string& to, bool chown_too) {
+    struct stat st;
+    if (stat(from.c_str(), &st) < 0) return sys_error("stat '" + from + "'");
+    if (chown_too && chown(to.c_str(), st.st_uid, st.st_gid) < 0)
+        return sys_error("chown '" + to + "'");
+    if (chmod(to.c_str(), st.st_mode & 07777) < 0) return sys_error("chmod '" + to + "'");
+    struct timespec t[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(AT_FDCWD, to.c_str(), t, 0) < 0) return sys_error("set times of '" + to + "'");
+    return ok();
+}
 
-Result<Extracted> extract_layer(const Store& store, const spec::Descriptor& desc,
-                                const std::string& diff_id, const std::string& cache,
-                                const std::string& hex, const layer::ApplyOptions& base) {
-    Extracted out;
-    if (path_exists(cache + "/" + hex + "/fs")) return out;
-    out.tmp =
-        cache + "/.tmp-" + hex + "-" + std::to_string(getpid()) + "-" + std::to_string(gettid());
-    (void)remove_all(out.tmp);
-    TRY(mkdir_p(out.tmp + "/fs", 0755));
-    TRY(mkdir_p(out.tmp + "/refs", 0700));
+// Applies one layer into `tmp`/fs (relative to the cache directory) with the layers below it
+// visible: an overlay of `lowers` (relative, top first) with tmp/fs as its upper, in a mount
+// namespace private to a thread made for it, so the mount never shows on the host and dies
+// with the thread whatever happens. overlayfs itself then writes the layer in its own form
+// (whiteout devices, opaque directories, copied-up parents), and path resolution sees the
+// stack: `bin/x` over a lower `bin -> usr/bin` lands in usr/bin, as in a full unpack.
+Status apply_over_lowers(const std::string& cache, const std::vector<std::string>& lowers,
+                         const std::string& tmp, const std::function<Status(int)>& apply) {
+    Status result = ok();
+    std::thread t([&]() {
+        result = [&]() -> Status {
+            // CLONE_NEWNS implies CLONE_FS: this thread's cwd and mounts become its own.
+            if (unshare(CLONE_NEWNS) < 0) return sys_error("unshare the mount namespace");
+            if (mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) < 0)
+                return sys_error("make mounts private");
+            if (chdir(cache.c_str()) < 0) return sys_error("chdir to the layer cache");
+            std::string merged = tmp + "/merged";
+            if (lowers.empty()) {
+                UniqueFd root(open((tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!root) return sys_error("open layer directory");
+                return apply(root.get());
+            }
+            TRY(mkdir_p(tmp + "/work", 0700));
+            TRY(mkdir_p(merged, 0700));
+            std::string lower;
+            for (const auto& l : lowers)
+                lower += (lower.empty() ? "" : ":") + l;
+            // No index, redirects or metacopy: the upper must stay a self-contained layer
+            // that can serve as a plain lower directory of any later mount.
+            std::string data = "lowerdir=" + lower + ",upperdir=" + tmp + "/fs,workdir=" + tmp +
+                               "/work,index=off,redirect_dir=off,metacopy=off";
+            if (data.size() >= 4000) return error("too many layers for one overlay mount");
+            if (mount("overlay", merged.c_str(), "overlay", 0, data.c_str()) < 0)
+                return sys_error("mount the lower layers");
+            Status st = [&]() -> Status {
+                UniqueFd root(open(merged.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!root) return sys_error("open the layer view");
+                return apply(root.get());
+            }();
+            if (umount2(merged.c_str(), 0) < 0 && st) st = sys_error("unmount the layer view");
+            (void)remove_all(tmp + "/work");
+            rmdir(merged.c_str());
+            return st;
+        }();
+    });
+    t.join();
+    return result;
+}
+
+// Extracts one layer into a temporary directory of the cache (returned relative to it;
+// the caller renames it into place), over `lower_dirs` (relative to the cache, bottom first).
+Result<std::string> extract_layer(const Store& store, const spec::Descriptor& desc,
+                                  const std::string& diff_id, const std::string& cache,
+                                  const std::string& hex,
+                                  const std::vector<std::string>& lower_dirs,
+                                  const layer::ApplyOptions& base) {
+    std::string tmp = ".tmp-" + hex + "-" + std::to_string(getpid());
+    std::string abs = cache + "/" + tmp;
+    (void)remove_all(abs);
+    TRY(mkdir_p(abs + "/fs", 0755));
+    TRY(mkdir_p(abs + "/refs", 0700));
     auto st = [&]() -> Status {
-        UniqueFd root(open((out.tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!root) return sys_error("open layer directory");
-        BlobStream blob(TRY(store.open_blob(desc)));
-        auto stream = layer::read_ahead(TRY(layer::open_layer_stream(
-            std::unique_ptr<layer::Stream>(new BlobStream(std::move(blob))), desc.media_type,
-            base.limits.max_expanded)));
-        layer::ApplyOptions o = base;
-        o.whiteouts = layer::WhiteoutMode::overlay;
-        o.expected_diff_id = diff_id;
-        auto r = TRY(layer::apply_tar(root.get(), *stream, o));
-        out.deferred_links = std::move(r.deferred_links);
-        return ok();
+        if (!lower_dirs.empty())
+            TRY(copy_root_meta(cache + "/" + lower_dirs.back(), abs + "/fs", base.chown));
+        std::vector<std::string> lowers(lower_dirs.rbegin(), lower_dirs.rend());
+        return apply_over_lowers(cache, lowers, tmp, [&](int root) -> Status {
+            BlobStream blob(TRY(store.open_blob(desc)));
+            auto stream = layer::read_ahead(TRY(layer::open_layer_stream(
+                std::unique_ptr<layer::Stream>(new BlobStream(std::move(blob))), desc.media_type,
+                base.limits.max_expanded)));
+            layer::ApplyOptions o = base;
+            o.expected_diff_id = diff_id;
+            TRY(layer::apply_tar(root, *stream, o));
+            return ok();
+        });
     }();
     if (!st) {
-        (void)remove_all(out.tmp);
+        (void)remove_all(abs);
         return std::move(st).error().with_context("layer " + desc.digest.str());
     }
-    return out;
-}
-
-// True when `path` is hidden in layer dir `fs` by a whiteout or an opaque directory on the way.
-bool hidden_below(int fs, const std::string& path) {
-    std::string cur;
-    auto comps = path_components(path);
-    for (size_t i = 0; i < comps.size(); ++i) {
-        cur += (cur.empty() ? "" : "/") + comps[i];
-        struct stat st;
-        if (fstatat(fs, cur.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return false;
-        if (S_ISCHR(st.st_mode) && st.st_rdev == 0) return true;
-        if (i + 1 < comps.size() && S_ISDIR(st.st_mode)) {
-            std::string p = "/proc/self/fd/" + std::to_string(fs) + "/" + cur;
-            char v;
-            if (lgetxattr(p.c_str(), "trusted.overlay.opaque", &v, 1) == 1 && v == 'y') return true;
-        }
-    }
-    return false;
-}
-
-// Links a layer's deferred hardlinks to their targets in the nearest lower layer that has
-// them: the cache lives on one filesystem, so the link is a real one, as in a full unpack.
-Status link_deferred(const std::vector<std::string>& dirs, size_t i,
-                     const std::vector<std::pair<std::string, std::string>>& links) {
-    UniqueFd top(open((dirs[i] + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!top) return sys_error("open layer");
-    for (const auto& [path, target] : links) {
-        bool done = false;
-        for (size_t j = i; j-- > 0 && !done;) {
-            UniqueFd fs(open((dirs[j] + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-            if (!fs) return sys_error("open layer");
-            auto tp = layer::resolve_entry_parent(fs.get(), target, false);
-            struct stat st;
-            if (tp && fstatat(tp->dir.get(), tp->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                !(S_ISCHR(st.st_mode) && st.st_rdev == 0)) {
-                if (S_ISDIR(st.st_mode))
-                    return error("layer entry '" + path + "': hardlink target is a directory");
-                auto pn = TRY(layer::resolve_entry_parent(top.get(), path, true));
-                if (linkat(tp->dir.get(), tp->name.c_str(), pn.dir.get(), pn.name.c_str(), 0) < 0)
-                    return sys_error("layer entry '" + path + "': link to '" + target + "'");
-                done = true;
-                break;
-            }
-            if (hidden_below(fs.get(), target)) break;
-        }
-        if (!done)
-            return error("layer entry '" + path + "': hardlink target '" + target +
-                         "' is in no lower layer");
-    }
-    return ok();
+    return tmp;
 }
 
 }  // namespace
@@ -175,7 +187,7 @@ std::string layer_cache_dir(const std::string& store_dir) {
 }
 
 Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& image,
-                                               const layer::ApplyOptions& opts, int jobs) {
+                                               const layer::ApplyOptions& opts) {
     const auto& layers = image.layers();
     if (layers.size() != image.config.rootfs.diff_ids.size())
         return error("image has " + std::to_string(layers.size()) + " layers but " +
@@ -183,61 +195,41 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
     std::string cache = layer_cache_dir(store.dir());
     TRY(mkdir_p(cache, 0700));
     auto chains = chains_of(image);
-    std::vector<Extracted> done(layers.size());
-    std::atomic<size_t> next{0};
-    std::mutex mu;
-    std::optional<Error> first;
-    auto worker = [&]() {
-        for (;;) {
-            size_t i = next++;
-            if (i >= layers.size()) return;
-            auto r = extract_layer(store, layers[i], image.config.rootfs.diff_ids[i].str(), cache,
-                                   chains[i], opts);
-            std::lock_guard<std::mutex> g(mu);
-            if (r) {
-                done[i] = std::move(*r);
-            } else {
-                if (!first) first = std::move(r).error();
-                next = layers.size();
-            }
-        }
-    };
-    size_t n = std::min<size_t>(std::max(jobs, 1), layers.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < n; ++i)
-        threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads)
-        t.join();
+    // Bottom-up, each layer over the ones below it (so one at a time: a layer's view needs
+    // every lower layer complete). A chain id names a layer together with everything below
+    // it, so the cache stays content-addressed and shared although each layer's content now
+    // depends on its lowers (copied-up parents, whiteouts only where something was hidden).
+    std::vector<std::string> dirs, made;
     auto discard = [&]() {
-        for (auto& d : done)
-            if (!d.tmp.empty()) (void)remove_all(d.tmp);
+        for (auto& m : made)
+            (void)remove_all(cache + "/" + m);
     };
-    if (first) {
-        discard();
-        return *first;
-    }
-    // Bottom-up: hardlinks into lower layers, then each finished layer into its final name.
-    std::vector<std::string> dirs;
-    for (size_t i = 0; i < layers.size(); ++i)
-        dirs.push_back(done[i].tmp.empty() ? cache + "/" + chains[i] : done[i].tmp);
     for (size_t i = 0; i < layers.size(); ++i) {
-        if (done[i].deferred_links.empty()) continue;
-        if (auto st = link_deferred(dirs, i, done[i].deferred_links); !st) {
-            discard();
-            return std::move(st).error().with_context("layer " + layers[i].digest.str());
+        if (path_exists(cache + "/" + chains[i] + "/fs")) {
+            dirs.push_back(chains[i] + "/fs");
+            continue;
         }
+        auto tmp = extract_layer(store, layers[i], image.config.rootfs.diff_ids[i].str(), cache,
+                                 chains[i], dirs, opts);
+        if (!tmp) {
+            discard();
+            return std::move(tmp).error();
+        }
+        made.push_back(*tmp);
+        dirs.push_back(*tmp + "/fs");
     }
-    for (size_t i = 0; i < layers.size(); ++i) {
-        if (done[i].tmp.empty()) continue;
+    // Into their final names only once the whole stack is there.
+    for (size_t i = 0, m = 0; i < layers.size(); ++i) {
+        if (dirs[i] == chains[i] + "/fs") continue;
+        const std::string& tmp = made[m++];
         // Another unpack finished the same layer first: theirs is as good as ours.
-        if (rename(done[i].tmp.c_str(), (cache + "/" + chains[i]).c_str()) < 0 && errno != EEXIST &&
-            errno != ENOTEMPTY) {
+        if (rename((cache + "/" + tmp).c_str(), (cache + "/" + chains[i]).c_str()) < 0 &&
+            errno != EEXIST && errno != ENOTEMPTY) {
             Error e = sys_error("rename layer into the cache");
             discard();
             return e;
         }
-        (void)remove_all(done[i].tmp);
+        (void)remove_all(cache + "/" + tmp);
     }
     return chains;
 }
@@ -248,6 +240,8 @@ Status mount_snapshot(const std::string& store_dir, const std::vector<std::strin
     std::string snap = bundle + "/.snapshot";
     TRY(mkdir_p(snap + "/upper", 0755));
     TRY(mkdir_p(snap + "/work", 0700));
+    if (!chains.empty())
+        TRY(copy_root_meta(cache + "/" + chains.back() + "/fs", snap + "/upper", geteuid() == 0));
     TRY(mkdir_p(bundle + "/rootfs", 0755));
     std::string id = ref_id(bundle);
     // References first: a prune racing this mount must already see the bundle.

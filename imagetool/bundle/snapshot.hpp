@@ -25,10 +25,10 @@ namespace berth::image::bundle {
 
 std::string layer_cache_dir(const std::string& store_dir);
 
-// Extracts the image's layers that are not cached yet, up to `jobs` at a time. Returns the
-// chain ids' hex, bottom layer first.
+// Extracts the image's layers that are not cached yet, bottom first, each over an overlay of
+// the layers below it. Returns the chain ids' hex, bottom layer first.
 Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& image,
-                                               const layer::ApplyOptions& opts, int jobs);
+                                               const layer::ApplyOptions& opts);
 
 // Writes a snapshot bundle's file (its references, info.json, config.json) by temp + rename,
 // without fsync: the bundle is an overlay mount, which does not survive a crash either, and on

@@ -119,7 +119,7 @@ Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std:
     res.layers = image.layers().size();
     auto st = [&]() -> Status {
         if (opts.snapshot) {
-            auto chains = TRY(ensure_layers(store, image, apply_options(opts), opts.jobs));
+            auto chains = TRY(ensure_layers(store, image, apply_options(opts)));
             TRY(mount_snapshot(store.dir(), chains, dir));
         } else {
             TRY(full_unpack(store, image, dir, opts, res));

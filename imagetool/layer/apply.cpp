@@ -2,7 +2,8 @@
 // itself is made with *at() calls on that parent that never follow the last component; what
 // was there before is unlinked, never written through. Owner before mode (chown clears setuid
 // bits), xattrs after chown (it clears security.capability), directory mtimes last (creating
-// their children changes them).
+// their children changes them). The same code serves the full unpack and the snapshot cache
+// (there the root is an overlay view of the lower layers), so both give one tree.
 #include "imagetool/layer/apply.hpp"
 
 #include <fcntl.h>
@@ -60,7 +61,9 @@ class Applier {
 
     // Parent lookups repeat for every file of a directory: the last one is kept, and dropped
     // whenever anything is removed (a removed directory could come back as a symlink).
-    Result<ParentAndName> parent_of(const std::string& clean, bool create) {
+    // The parent about to change keeps its times (see keep_times). Missing parents are made
+    // for `implicit_for` (mode 0755, owner 0:0, that entry's mtime), else ENOENT.
+    Result<ParentAndName> parent_of(const std::string& clean, const Entry* implicit_for) {
         size_t slash = clean.rfind('/');
         std::string parent = slash == std::string::npos ? "" : clean.substr(0, slash);
         if (cache_fd_.valid() && parent == cache_path_) {
@@ -68,7 +71,14 @@ class Applier {
             if (d < 0) return sys_error("dup");
             return ParentAndName{UniqueFd(d), clean.substr(slash + 1)};
         }
-        auto pn = TRY(resolve_entry_parent(root_, clean, create));
+        auto r = resolve_entry_parent(root_, clean);
+        if (!r && implicit_for && r.error().code() == ENOENT) {
+            TRY(make_parents(clean, *implicit_for));
+            r = resolve_entry_parent(root_, clean);
+        }
+        if (!r) return std::move(r).error();
+        auto pn = std::move(r).value();
+        TRY(keep_times(pn.dir.get()));
         int d = fcntl(pn.dir.get(), F_DUPFD_CLOEXEC, 3);
         if (d >= 0) {
             cache_fd_.reset(d);
@@ -78,13 +88,74 @@ class Applier {
     }
     void invalidate() { cache_fd_.reset(); }
 
+    // Directories a path needs and no layer made, made in order, each resolved in the root
+    // like any entry's parent. Their times are the entry's, so both unpack modes agree (a
+    // time of "now" would differ between any two unpacks).
+    Status make_parents(const std::string& clean, const Entry& e) {
+        auto comps = path_components(clean);
+        std::string prefix;
+        for (size_t i = 0; i + 1 < comps.size(); ++i) {
+            prefix += (prefix.empty() ? "" : "/") + comps[i];
+            auto pn = TRY(resolve_entry_parent(root_, prefix));
+            struct stat st;
+            if (fstatat(pn.dir.get(), pn.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
+            if (errno != ENOENT) return sys_error("stat parent '" + prefix + "'");
+            TRY(keep_times(pn.dir.get()));
+            if (mkdirat(pn.dir.get(), pn.name.c_str(), 0700) < 0)
+                return sys_error("create parent '" + prefix + "'");
+            UniqueFd fd(openat(pn.dir.get(), pn.name.c_str(),
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!fd) return sys_error("open parent '" + prefix + "'");
+            if (opts_.chown && fchown(fd.get(), 0, 0) < 0)
+                return sys_error("chown '" + prefix + "'");
+            if (fchmod(fd.get(), 0755) < 0) return sys_error("chmod '" + prefix + "'");
+            struct timespec t[2] = {e.mtime, e.mtime};
+            if (futimens(fd.get(), t) < 0) return sys_error("set times of '" + prefix + "'");
+            mine_.add(prefix);
+        }
+        return ok();
+    }
+
+    // Writing an entry changes its parent directory's mtime; the parent keeps the times it
+    // had (from its own entry, a lower layer, or make_parents), as umoci restores them, so
+    // the tree does not depend on when it was unpacked. One directory is held at a time:
+    // entries come grouped by directory, and a directory met again is simply kept again.
+    Status keep_times(int dir_fd) {
+        struct stat st;
+        if (fstat(dir_fd, &st) < 0) return sys_error("stat parent");
+        if (kept_fd_.valid() && st.st_dev == kept_dev_ && st.st_ino == kept_ino_) return ok();
+        TRY(restore_times());
+        int d = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+        if (d < 0) return sys_error("dup");
+        kept_fd_.reset(d);
+        kept_dev_ = st.st_dev;
+        kept_ino_ = st.st_ino;
+        kept_times_ = {st.st_atim, st.st_mtim};
+        return ok();
+    }
+    Status restore_times() {
+        if (!kept_fd_.valid()) return ok();
+        // Through /proc/self/fd: the fd may be O_PATH, which futimens refuses.
+        std::string p = fd_path(kept_fd_.get());
+        int rc = utimensat(AT_FDCWD, p.c_str(), kept_times_.data(), 0);
+        kept_fd_.reset();
+        if (rc < 0 && errno != ENOENT) return sys_error("restore directory times");
+        return ok();
+    }
+
     Status apply_entry(TarReader& reader, const Entry& e) {
         std::string clean = TRY(clean_entry_path(e.name));
         if (clean.empty()) return apply_root(e);
         Whiteout wo = TRY(parse_whiteout(clean));
-        if (wo.kind != WhiteoutKind::none) return apply_whiteout(wo);
+        if (wo.kind != WhiteoutKind::none) return apply_whiteout(clean, wo);
+        // A 0/0 character device is overlayfs's whiteout: in a snapshot it would hide the
+        // name instead of being a device, so neither mode makes it.
+        if (e.type == EntryType::chr && e.dev_major == 0 && e.dev_minor == 0) {
+            warn("'" + e.name + "': character device 0/0 (an overlay whiteout) skipped");
+            return ok();
+        }
 
-        auto pn = TRY(parent_of(clean, true));
+        auto pn = TRY(parent_of(clean, &e));
         int dir = pn.dir.get();
         const std::string& name = pn.name;
         struct stat st;
@@ -109,7 +180,7 @@ class Applier {
                 TRY(make_symlink(dir, name, e));
                 break;
             case EntryType::hardlink:
-                if (!TRY(make_hardlink(dir, name, clean, e))) return ok();
+                if (!TRY(make_hardlink(dir, name, e))) return ok();
                 break;
             case EntryType::chr:
             case EntryType::blk:
@@ -138,58 +209,32 @@ class Applier {
         return ok();
     }
 
-    Status apply_whiteout(const Whiteout& wo) {
+    // A whiteout's directory resolves like any entry's parent: through a symlink a lower layer
+    // made, while it stays inside the root (refused otherwise), so `bin/.wh.sh` over
+    // `bin -> usr/bin` removes usr/bin/sh in both modes, as containerd does.
+    Status apply_whiteout(const std::string& clean, const Whiteout& wo) {
         if (wo.kind == WhiteoutKind::ignored) return ok();
         invalidate();
-        if (opts_.whiteouts == WhiteoutMode::overlay) {
-            if (wo.kind == WhiteoutKind::opaque) {
-                UniqueFd d = TRY(wo.target.empty() ? dup_root() : mkdir_dir(wo.target));
-                return mark_overlay_opaque(d.get());
-            }
-            auto pn = TRY(parent_of(wo.target, true));
-            // This layer's own entry of that name wins over its whiteout.
-            if (mine_.created(wo.target)) return ok();
-            TRY(remove_tree(pn.dir.get(), pn.name));
-            return make_overlay_whiteout(pn.dir.get(), pn.name);
-        }
         if (wo.kind == WhiteoutKind::opaque) {
             UniqueFd d;
-            if (wo.target.empty()) {
-                d.reset(openat(root_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-            } else {
-                auto pn = parent_of(wo.target, false);
-                if (!pn) return pn.error().code() == ENOENT ? ok() : Status(std::move(pn).error());
-                d.reset(openat(pn->dir.get(), pn->name.c_str(),
-                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                // Nothing lower to hide, or a lower non-directory the layer's own entry replaces.
-                if (!d && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)) return ok();
+            auto pn = parent_of(clean, nullptr);
+            // Nothing lower to hide, or a lower non-directory the layer's own entry replaces.
+            if (!pn) {
+                int c = pn.error().code();
+                return c == ENOENT || c == ENOTDIR ? ok() : Status(std::move(pn).error());
             }
+            d.reset(openat(pn->dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!d) return sys_error("open opaque directory");
+            invalidate();
             return clear_lower_children(d.get(), wo.target, mine_);
         }
-        auto pn = parent_of(wo.target, false);
+        auto pn = parent_of(wo.target, nullptr);
         if (!pn) {
             // The hidden entry's directory does not exist: there is nothing to hide.
             if (pn.error().code() == ENOENT || pn.error().code() == ENOTDIR) return ok();
             return std::move(pn).error();
         }
         return remove_lower(pn->dir.get(), pn->name, wo.target, mine_);
-    }
-
-    Result<UniqueFd> dup_root() {
-        UniqueFd d(openat(root_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!d) return sys_error("open root");
-        return d;
-    }
-    Result<UniqueFd> mkdir_dir(const std::string& clean) {
-        auto pn = TRY(parent_of(clean, true));
-        if (mkdirat(pn.dir.get(), pn.name.c_str(), 0755) < 0 && errno != EEXIST)
-            return sys_error("mkdir '" + clean + "'");
-        UniqueFd d(
-            openat(pn.dir.get(), pn.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!d) return sys_error("open '" + clean + "'");
-        mine_.add(clean);
-        return d;
     }
 
     static std::array<struct timespec, 2> times_of(const Entry& e) {
@@ -204,6 +249,12 @@ class Applier {
 
     Status set_xattrs(const std::string& path, const Entry& e, bool nofollow) {
         for (const auto& x : e.xattrs) {
+            // overlayfs reads trusted.overlay.* as its own metadata (opaque, redirect): a layer
+            // must not be able to steer the snapshot's overlay, nor differ between the modes.
+            if (x.name.starts_with("trusted.overlay.")) {
+                warn("'" + e.name + "': xattr '" + x.name + "' skipped (overlayfs metadata)");
+                continue;
+            }
             int rc =
                 nofollow
                     ? lsetxattr(path.c_str(), x.name.c_str(), x.value.data(), x.value.size(), 0)
@@ -271,20 +322,14 @@ class Applier {
         return ok();
     }
 
-    Result<bool> make_hardlink(int dir, const std::string& name, const std::string& clean,
-                               const Entry& e) {
+    Result<bool> make_hardlink(int dir, const std::string& name, const Entry& e) {
         std::string target = TRY_CTX(clean_entry_path(e.link), "hardlink target '" + e.link + "'");
         if (target.empty()) return error("hardlink to the root directory");
-        auto tp = resolve_entry_parent(root_, target, false);
+        auto tp = resolve_entry_parent(root_, target);
         struct stat st;
         bool found = tp && fstatat(tp->dir.get(), tp->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
         if (!found) {
             int err = tp ? errno : tp.error().code();
-            // A snapshot layer is extracted alone: its link may point into a lower layer.
-            if (opts_.whiteouts == WhiteoutMode::overlay && (err == ENOENT || err == ENOTDIR)) {
-                res_.deferred_links.emplace_back(clean, target);
-                return false;
-            }
             if (!tp) return std::move(tp).error().with_context("hardlink target '" + e.link + "'");
             return Error::sys(err, "hardlink target '" + e.link + "'");
         }
@@ -325,6 +370,7 @@ class Applier {
     }
 
     Status set_dir_times() {
+        TRY(restore_times());
         for (const auto& [path, t] : dir_times_) {
             auto fd = open_in_root(root_, path, O_RDONLY | O_DIRECTORY, 0, kInRootNoFollowLast);
             if (!fd) {
@@ -344,6 +390,10 @@ class Applier {
     std::vector<std::pair<std::string, std::array<struct timespec, 2>>> dir_times_;
     std::string cache_path_;
     UniqueFd cache_fd_;
+    UniqueFd kept_fd_;
+    dev_t kept_dev_ = 0;
+    ino_t kept_ino_ = 0;
+    std::array<struct timespec, 2> kept_times_{};
 };
 
 }  // namespace

@@ -13,18 +13,12 @@
 
 namespace berth::image::layer {
 
-enum class WhiteoutMode {
-    remove,   // full unpack: whiteouts delete lower entries from the shared root
-    overlay,  // snapshot layer: whiteouts become overlayfs char 0/0 devices and opaque xattrs
-};
-
 struct ApplyOptions {
     Limits limits;
     // Numeric owners from the tar. Off rootless: everything belongs to the caller.
     bool chown = true;
     // Character and block devices. Off rootless: they are skipped with a warning.
     bool mknod = true;
-    WhiteoutMode whiteouts = WhiteoutMode::remove;
     // "sha256:<hex>" the uncompressed stream must hash to; empty skips the check.
     std::string expected_diff_id;
 };
@@ -38,13 +32,12 @@ struct ApplyResult {
     uint64_t bytes = 0;                 // file data written
     std::vector<std::string> warnings;  // at most 100; the rest are counted
     uint64_t warnings_dropped = 0;
-    // Overlay mode: hardlinks whose target lives in a lower layer (cleaned path, target).
-    // The caller links them once the lower layers are extracted (see bundle/snapshot.cpp).
-    std::vector<std::pair<std::string, std::string>> deferred_links;
 };
 
-// Applies the uncompressed tar in `tar` onto `root_fd` (an O_PATH or O_DIRECTORY fd). On
-// error the root may hold part of the layer: the caller removes what it made.
+// Applies the uncompressed tar in `tar` onto `root_fd` (an O_PATH or O_DIRECTORY fd) that
+// shows the layers below: the full unpack's rootfs, or a snapshot layer's overlay view of its
+// lower layers (docs/layers.md: one set of semantics for both). On error the root may hold
+// part of the layer: the caller removes what it made.
 Result<ApplyResult> apply_tar(int root_fd, Stream& tar, const ApplyOptions& opts);
 
 // Applies a layer blob (fd at offset 0) of the given media type: decompressed as the type

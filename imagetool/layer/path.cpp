@@ -1,12 +1,10 @@
-// Entry path cleaning and parent resolution. The parent is opened with openat2(RESOLVE_BENEATH)
-// first: unlike RESOLVE_IN_ROOT it fails instead of clamping, which is how a symlink planted by
-// an earlier entry is told apart from a legitimate path. Missing parents and kernels without
-// openat2 go through base/in_root (clamped: still never outside the root).
+// Entry path cleaning and parent resolution. The parent is opened beneath the root
+// (RESOLVE_BENEATH, or base/in_root's walk in the same mode): unlike RESOLVE_IN_ROOT it fails
+// instead of clamping, which is how a symlink planted by an earlier entry is told apart from a
+// legitimate path.
 #include "imagetool/layer/path.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace berth::image::layer {
@@ -26,8 +24,7 @@ Result<std::string> clean_entry_path(std::string_view raw) {
     return out;
 }
 
-Result<ParentAndName> resolve_entry_parent(int root_fd, const std::string& clean,
-                                           bool create_parents) {
+Result<ParentAndName> resolve_entry_parent(int root_fd, const std::string& clean) {
     if (clean.empty()) return Error::sys(EINVAL, "the root has no parent");
     size_t slash = clean.rfind('/');
     std::string name = slash == std::string::npos ? clean : clean.substr(slash + 1);
@@ -37,28 +34,16 @@ Result<ParentAndName> resolve_entry_parent(int root_fd, const std::string& clean
         return ParentAndName{UniqueFd(d), std::move(name)};
     }
     std::string parent = clean.substr(0, slash);
-    if (have_openat2()) {
-        struct open_how how = {};
-        how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-        for (;;) {
-            long fd = syscall(SYS_openat2, root_fd, parent.c_str(), &how, sizeof how);
-            if (fd >= 0) return ParentAndName{UniqueFd(int(fd)), std::move(name)};
-            if (errno == EAGAIN) continue;
-            break;
-        }
-        if (errno == EXDEV)
+    // RESOLVE_BENEATH through base/in_root: openat2 where it may be used, else the walk with
+    // the same refusal of links that leave the root.
+    auto r = open_in_root(root_fd, parent, O_PATH | O_DIRECTORY, 0, kInRootBeneath);
+    if (!r) {
+        if (r.error().code() == EXDEV)
             return Error::sys(EXDEV,
                               "parent '" + parent + "' leads out of the root through a symlink");
-        if (errno != ENOENT && errno != ENOSYS)
-            return sys_error("open parent '" + parent + "' in root");
-        if (errno == ENOENT && !create_parents)
-            return sys_error("open parent '" + parent + "' in root");
+        return std::move(r).error().with_context("open parent '" + parent + "'");
     }
-    auto r =
-        open_parent_in_root(root_fd, clean, create_parents ? kInRootMkdirParents : kInRootNone);
-    if (!r) return std::move(r).error().with_context("parent '" + parent + "'");
-    return r;
+    return ParentAndName{std::move(r).value(), std::move(name)};
 }
 
 }  // namespace berth::image::layer

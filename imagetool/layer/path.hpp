@@ -18,8 +18,7 @@ Result<std::string> clean_entry_path(std::string_view raw);
 // Symlinks met on the way (made by earlier entries or lower layers) are followed only while
 // they stay beneath the root: a link that leads out of it (absolute, or ".." past the top) is
 // refused with EXDEV rather than clamped, so a hostile layer gets an error, not a surprise.
-// Missing parents are created (0755, in root) when `create_parents`.
-Result<ParentAndName> resolve_entry_parent(int root_fd, const std::string& clean,
-                                           bool create_parents);
+// A missing parent is ENOENT (the applier makes parents itself, with the layer's times).
+Result<ParentAndName> resolve_entry_parent(int root_fd, const std::string& clean);
 
 }  // namespace berth::image::layer

@@ -4,8 +4,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -91,26 +89,20 @@ Status remove_lower(int dir_fd, const std::string& name, const std::string& path
     if (!S_ISDIR(st.st_mode)) return ok();
     UniqueFd d(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) return sys_error("open '" + path + "'");
-    return clear_lower_children(d.get(), path, mine);
+    // The directory stays (this layer has entries in it) and keeps its times: removing its
+    // lower children is not a change of its own (docs/layers.md).
+    struct stat ds;
+    if (fstat(d.get(), &ds) < 0) return sys_error("stat '" + path + "'");
+    TRY(clear_lower_children(d.get(), path, mine));
+    struct timespec t[2] = {ds.st_atim, ds.st_mtim};
+    if (futimens(d.get(), t) < 0) return sys_error("set times of '" + path + "'");
+    return ok();
 }
 
 Status clear_lower_children(int dir_fd, const std::string& path, const LayerEntries& mine) {
     auto children = TRY_CTX(list_dir(dir_fd), "'" + path + "'");
     for (const auto& c : children)
         TRY(remove_lower(dir_fd, c, join(path, c), mine));
-    return ok();
-}
-
-Status make_overlay_whiteout(int dir_fd, const std::string& name) {
-    if (mknodat(dir_fd, name.c_str(), S_IFCHR | 0, makedev(0, 0)) < 0)
-        return sys_error("make overlay whiteout '" + name + "'");
-    return ok();
-}
-
-Status mark_overlay_opaque(int dir_fd) {
-    std::string p = "/proc/self/fd/" + std::to_string(dir_fd);
-    if (setxattr(p.c_str(), "trusted.overlay.opaque", "y", 1, 0) < 0)
-        return sys_error("set trusted.overlay.opaque");
     return ok();
 }
 

@@ -48,9 +48,4 @@ Status clear_lower_children(int dir_fd, const std::string& path, const LayerEntr
 // rm -rf of `name` in `dir_fd` without following symlinks; missing is fine.
 Status remove_tree(int dir_fd, const std::string& name);
 
-// Overlay-form whiteouts for snapshot layers (each layer in its own directory, merged by
-// overlayfs): a 0/0 character device, and the trusted.overlay.opaque xattr.
-Status make_overlay_whiteout(int dir_fd, const std::string& name);
-Status mark_overlay_opaque(int dir_fd);
-
 }  // namespace berth::image::layer

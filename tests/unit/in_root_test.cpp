@@ -115,6 +115,51 @@ TEST_P(InRoot, ParentAndName) {
     EXPECT_FALSE(open_parent_in_root(rootfd_.get(), "a/..", GetParam()).ok());
 }
 
+// issue 16: the walk opened an existing file, and followed a symlink, where openat2 says EEXIST.
+TEST_P(InRoot, CreateExclusiveNeverOpensOrFollows) {
+    for (const char* p : {"canary", "abs", "hostdir", "slash", "etc/up"}) {
+        auto fd = open_in_root(rootfd_.get(), p, O_WRONLY | O_CREAT | O_EXCL, 0644, GetParam());
+        ASSERT_FALSE(fd.ok()) << p;
+        EXPECT_EQ(fd.error().code(), EEXIST) << p;
+    }
+    ASSERT_EQ(symlink("newfile", (root_ + "/dangling").c_str()), 0);
+    auto fd =
+        open_in_root(rootfd_.get(), "dangling", O_WRONLY | O_CREAT | O_EXCL, 0644, GetParam());
+    ASSERT_FALSE(fd.ok());
+    EXPECT_EQ(fd.error().code(), EEXIST);
+    EXPECT_FALSE(path_exists(root_ + "/newfile"));
+    EXPECT_EQ(read_in_root("canary"), "inside-top");
+    auto made =
+        open_in_root(rootfd_.get(), "etc/new", O_WRONLY | O_CREAT | O_EXCL, 0600, GetParam());
+    ASSERT_TRUE(made.ok()) << made.error().str();
+    EXPECT_TRUE(path_exists(root_ + "/etc/new"));
+}
+
+// RESOLVE_BENEATH: links and ".." that leave the root fail with EXDEV instead of clamping.
+TEST_P(InRoot, BeneathRefusesWhatInRootClamps) {
+    for (const char* p : {"abs/canary", "etc/up/canary", "../canary", "slash/canary"}) {
+        auto fd = open_in_root(rootfd_.get(), p, O_RDONLY, 0, GetParam() | kInRootBeneath);
+        ASSERT_FALSE(fd.ok()) << p;
+        EXPECT_EQ(fd.error().code(), EXDEV) << p;
+    }
+    auto fd =
+        open_in_root(rootfd_.get(), "etc/../canary", O_RDONLY, 0, GetParam() | kInRootBeneath);
+    ASSERT_TRUE(fd.ok()) << fd.error().str();
+}
+
+// The walk hands back the inode it checked, not whatever has the name by then.
+TEST_P(InRoot, OpensTheLastComponentOnce) {
+    auto fd = open_in_root(rootfd_.get(), "etc/canary", O_RDONLY | O_NOFOLLOW, 0, GetParam());
+    ASSERT_TRUE(fd.ok()) << fd.error().str();
+    struct stat a, b;
+    ASSERT_EQ(fstat(fd->get(), &a), 0);
+    ASSERT_EQ(stat((root_ + "/etc/canary").c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino);
+    EXPECT_FALSE(open_in_root(rootfd_.get(), "abs", O_RDONLY | O_NOFOLLOW, 0,
+                              GetParam() | kInRootNoFollowLast)
+                     .ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, InRoot, ::testing::Values(kInRootNone, kInRootForceWalk),
                          [](const auto& info) {
                              return info.param == kInRootNone ? std::string("openat2")
