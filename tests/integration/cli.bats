@@ -10,8 +10,10 @@ teardown() { teardown_common; }
 	run "$BERTH" --version
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^berth\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
-	[[ "${lines[1]}" =~ ^spec:\ 1\.[0-9]+\.[0-9]+$ ]]
-	[[ "${lines[2]}" =~ ^libseccomp:\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	# runc's order: the commit line engines read (docker info) comes second.
+	[[ "${lines[1]}" =~ ^commit:\ ([0-9a-f]{7,40}(-dirty)?|unknown)$ ]]
+	[[ "${lines[2]}" =~ ^spec:\ 1\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[3]}" =~ ^libseccomp:\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
 	run "$BERTH" -v
 	[ "$status" -eq 0 ]
 }
@@ -33,7 +35,8 @@ teardown() { teardown_common; }
 @test "berth-image --version and --help" {
 	run "$BERTH_IMAGE" --version
 	[ "$status" -eq 0 ]
-	[[ "$output" =~ ^berth-image\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[0]}" =~ ^berth-image\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^commit:\ ([0-9a-f]{7,40}(-dirty)?|unknown)$ ]]
 	run "$BERTH_IMAGE" --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"pull"* ]]
