@@ -45,8 +45,9 @@ jq_true() {
 	[ "$status" -eq 0 ]
 	local spec_version libseccomp_version berth_version
 	berth_version=$(echo "${lines[0]}" | awk '{print $3}')
-	spec_version=$(echo "${lines[1]}" | awk '{print $2}')
-	libseccomp_version=$(echo "${lines[2]}" | awk '{print $2}')
+	spec_version=$(echo "$output" | awk '$1 == "spec:" {print $2}')
+	libseccomp_version=$(echo "$output" | awk '$1 == "libseccomp:" {print $2}')
+	[ -n "$spec_version" ] && [ -n "$libseccomp_version" ]
 	jq_true ".ociVersionMax == \"$spec_version\""
 	jq_true '.ociVersionMin == "1.0.0"'
 	jq_true ".annotations[\"org.berth.version\"] == \"$berth_version\""
