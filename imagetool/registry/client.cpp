@@ -83,7 +83,9 @@ Url RegistryClient::url(const std::string& path) const {
 }
 
 Status RegistryClient::ping() {
-    if (pinged_) return ok();
+    if (pinged_.load(std::memory_order_acquire)) return ok();
+    std::lock_guard<std::mutex> once(ping_mu_);
+    if (pinged_.load(std::memory_order_acquire)) return ok();
     bool may_http = opts_.tls_verify == std::optional<bool>(false) ||
                     (!opts_.tls_verify && is_loopback_registry(registry_));
     auto conn = lease();
@@ -124,7 +126,7 @@ Status RegistryClient::ping() {
     } else if (r->status != 200) {
         return error("ping " + url("/v2/").str() + ": " + registry_error(*r));
     }
-    pinged_ = true;
+    pinged_.store(true, std::memory_order_release);
     return ok();
 }
 

@@ -3,6 +3,7 @@
 // into the store with verification, resume, redirects and retries.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -144,7 +145,10 @@ class RegistryClient {
     std::string host_;
     RegistryOptions opts_;
     std::string scheme_ = "https";
-    bool pinged_ = false;
+    // Parallel uploads and downloads all call ping() first: one of them pings, the others wait
+    // for it rather than racing on scheme_ and challenge_ (and each sending its own /v2/).
+    std::atomic<bool> pinged_{false};
+    std::mutex ping_mu_;
     std::mutex mu_;
     std::mutex token_mu_;                 // held while fetching a token before a request
     std::optional<Challenge> challenge_;  // what /v2/ (or a later 401) asked for

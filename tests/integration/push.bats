@@ -133,6 +133,8 @@ no_dangling() {
 	# upload thread (4) and the main one.
 	[ "$reqs" -ge 22 ] || fail "$(cat "$PROXY_LOG")"
 	[ "$conns" -le 5 ] || fail "$conns connections for $reqs requests: $(cat "$PROXY_LOG")"
+	# One ping for the push, not one per upload thread.
+	[ "$(grep -c '^GET /v2/ ' "$PROXY_LOG")" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
 	[ "$(skopeo inspect --tls-verify=false --format '{{len .Layers}}' "docker://$REG/test/ka:1")" -eq 6 ]
 }
 
