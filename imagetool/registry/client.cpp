@@ -60,16 +60,36 @@ TlsOptions RegistryClient::tls() const {
     return t;
 }
 
+RegistryClient::Lease RegistryClient::lease() {
+    {
+        std::lock_guard<std::mutex> g(pool_mu_);
+        if (!idle_.empty()) {
+            auto http = std::move(idle_.back());
+            idle_.pop_back();
+            return Lease(*this, std::move(http));
+        }
+    }
+    return Lease(*this, std::make_unique<HttpClient>(tls()));
+}
+
+RegistryClient::Lease::~Lease() {
+    std::lock_guard<std::mutex> g(owner_.pool_mu_);
+    owner_.idle_.push_back(std::move(http_));
+}
+
 Url RegistryClient::url(const std::string& path) const {
     auto u = Url::parse(scheme_ + "://" + host_ + path);
     return u ? u.value() : Url{};
 }
 
 Status RegistryClient::ping() {
-    if (pinged_) return ok();
+    if (pinged_.load(std::memory_order_acquire)) return ok();
+    std::lock_guard<std::mutex> once(ping_mu_);
+    if (pinged_.load(std::memory_order_acquire)) return ok();
     bool may_http = opts_.tls_verify == std::optional<bool>(false) ||
                     (!opts_.tls_verify && is_loopback_registry(registry_));
-    HttpClient http(tls());
+    auto conn = lease();
+    HttpClient& http = *conn;
     Result<Response> r = error("no attempt");
     for (int attempt = 0; attempt < opts_.max_attempts; attempt++) {
         scheme_ = "https";
@@ -106,7 +126,7 @@ Status RegistryClient::ping() {
     } else if (r->status != 200) {
         return error("ping " + url("/v2/").str() + ": " + registry_error(*r));
     }
-    pinged_ = true;
+    pinged_.store(true, std::memory_order_release);
     return ok();
 }
 
@@ -137,9 +157,7 @@ Status RegistryClient::fetch_token(const Challenge& c, const std::string& scope,
     if (opts_.creds && opts_.creds->username != "<token>")
         h.emplace_back("Authorization", "Basic " + base64_encode(opts_.creds->username + ":" +
                                                                  opts_.creds->password));
-    TlsOptions t = tls();
-    HttpClient http(t);
-    auto r = TRY_CTX(http.request("GET", ru, h, kMaxToken), "token");
+    auto r = TRY_CTX(lease()->request("GET", ru, h, kMaxToken), "token");
     if (r.status == 401 || r.status == 403)
         return error(
             "token server: " +
@@ -270,8 +288,7 @@ Result<Response> RegistryClient::send(const std::string& scope, const Sender& se
     int auth_rounds = 0;
     for (int attempt = 0;;) {
         auto auth = TRY(auth_headers(scope));
-        HttpClient http(tls());
-        auto r = sender(http, auth);
+        auto r = sender(*lease(), auth);
         std::chrono::milliseconds wait = opts_.backoff * (1 << std::min(attempt, 6));
         if (!r) {
             // Logical errors (digest mismatch, over a cap) are final; I/O errors retry.

@@ -3,6 +3,7 @@
 // into the store with verification, resume, redirects and retries.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -112,6 +113,28 @@ class RegistryClient {
     TlsOptions tls() const;
     Url url(const std::string& path) const;
 
+    // Connections are kept alive and reused: each HttpClient holds one connection per origin
+    // and serves one request at a time, so a request leases an idle one (or makes one) and
+    // gives it back. As many connections per host as requests ever ran at once (the pull's
+    // or push's worker threads), not one per request.
+    class Lease {
+      public:
+        Lease(RegistryClient& owner, std::unique_ptr<HttpClient> http)
+            : owner_(owner), http_(std::move(http)) {}
+        ~Lease();
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        HttpClient& operator*() { return *http_; }
+        HttpClient* operator->() { return http_.get(); }
+
+      private:
+        RegistryClient& owner_;
+        std::unique_ptr<HttpClient> http_;
+    };
+    Lease lease();
+    std::mutex pool_mu_;
+    std::vector<std::unique_ptr<HttpClient>> idle_;
+
     struct Token {
         std::string value;
         std::chrono::steady_clock::time_point expires;
@@ -122,7 +145,10 @@ class RegistryClient {
     std::string host_;
     RegistryOptions opts_;
     std::string scheme_ = "https";
-    bool pinged_ = false;
+    // Parallel uploads and downloads all call ping() first: one of them pings, the others wait
+    // for it rather than racing on scheme_ and challenge_ (and each sending its own /v2/).
+    std::atomic<bool> pinged_{false};
+    std::mutex ping_mu_;
     std::mutex mu_;
     std::mutex token_mu_;                 // held while fetching a token before a request
     std::optional<Challenge> challenge_;  // what /v2/ (or a later 401) asked for

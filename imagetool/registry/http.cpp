@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -332,8 +333,10 @@ Result<Response> HttpClient::stream(const Url& url, const Headers& headers,
         if (!r) {
             // A stream cut by the peer after headers: return what we know so the caller
             // can resume; with no headers at all it is a transport error.
+            // EPIPE, not code 0: a cut body is a transport failure that send() retries, and
+            // the retry resumes with Range from the bytes already kept.
             if (head.status != 0 && r.error() == httplib::Error::Read)
-                return error(url.str() + ": connection closed during the body");
+                return Error(EPIPE, url.str() + ": connection closed during the body");
             if (head.status != 0 && !accepted) return head;
             long vr = 0;
             if (auto* s = dynamic_cast<httplib::SSLClient*>(c)) vr = s->get_openssl_verify_result();
@@ -418,55 +421,41 @@ Result<Response> HttpClient::upload(const std::string& method, const Url& url,
 }
 
 std::string base64_encode(std::string_view in) {
-    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    size_t i = 0;
-    for (; i + 2 < in.size(); i += 3) {
-        uint32_t v =
-            uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
-        out += t[v >> 18];
-        out += t[(v >> 12) & 63];
-        out += t[(v >> 6) & 63];
-        out += t[v & 63];
-    }
-    if (i + 1 == in.size()) {
-        uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-        out += t[v >> 18];
-        out += t[(v >> 12) & 63];
-        out += "==";
-    } else if (i + 2 == in.size()) {
-        uint32_t v = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8;
-        out += t[v >> 18];
-        out += t[(v >> 12) & 63];
-        out += t[(v >> 6) & 63];
-        out += '=';
-    }
+    std::string out(4 * ((in.size() + 2) / 3), '\0');
+    if (in.empty()) return out;
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+    out.resize(size_t(std::max(n, 0)));
     return out;
 }
 
+// Standard alphabet only (RFC 4648 section 4), '=' only as the last one or two characters
+// of the text; unpadded text (as some tools write auth.json) is padded here first. The
+// checks are ours because EVP_DecodeBlock trims and tolerates more than auth.json should
+// carry, and reports padding as zero bytes instead of shortening its output.
 Result<std::string> base64_decode(std::string_view in) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+' || c == '-') return 62;
-        if (c == '/' || c == '_') return 63;
-        return -1;
-    };
-    std::string out;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        if (c == '=' || c == '\n' || c == '\r') continue;
-        int v = val(c);
-        if (v < 0) return error("invalid base64");
-        acc = (acc << 6) | uint32_t(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += char((acc >> bits) & 0xff);
-        }
+    auto bad = [](const char* why) { return error(std::string("invalid base64: ") + why); };
+    std::string text(in);
+    if (text.size() % 4 == 1) return bad("length");
+    if (text.size() % 4 != 0 && text.find('=') == std::string::npos)
+        text.append(4 - text.size() % 4, '=');
+    if (text.size() % 4 != 0) return bad("length");
+    size_t pad = 0;
+    while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=')
+        pad++;
+    for (size_t i = 0; i < text.size() - pad; i++) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '=') return bad("'=' before the end");
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '+' || c == '/';
+        if (!ok) return bad("character outside the alphabet");
     }
+    std::string out(text.size() / 4 * 3, '\0');
+    if (text.empty()) return out;
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()), int(text.size()));
+    if (n < 0 || size_t(n) != out.size()) return bad("rejected by OpenSSL");
+    out.resize(out.size() - pad);
     return out;
 }
 

@@ -22,9 +22,12 @@ Authorization header came, and the status sent.
                          matching Docker-Content-Digest (a lying cache)
   --refuse-uploads S     answer every blob upload request (POST/PUT/PATCH) with status S
   --refuse-manifests S   answer every manifest PUT with status S
+  --cut-at F             cut the first full blob body over 1 MiB after the fraction F of it
+                         (send that much, then close the connection); once
 POST, PUT and PATCH are forwarded with their bodies; --fail applies to them as well.
 The log line also carries tok=<first 8 hex of sha256(Authorization)> (or tok=-), so tests can
-tell whether a retried request came with a new token.
+tell whether a retried request came with a new token, and conn=<client port>, so tests can
+count the connections a client opened.
 """
 import argparse
 import base64
@@ -55,9 +58,10 @@ def main():
     ap.add_argument("--lie-head", default="")
     ap.add_argument("--refuse-uploads", type=int, default=0)
     ap.add_argument("--refuse-manifests", type=int, default=0)
+    ap.add_argument("--cut-at", type=float, default=0)
     args = ap.parse_args()
     lock = threading.Lock()
-    state = {"failed": 0, "refused": 0, "cut": 0}
+    state = {"failed": 0, "refused": 0, "cut": 0, "cut_body": 0}
     lie_sizes = {}
     if args.lie_head:
         with open(args.lie_head) as f:
@@ -80,7 +84,7 @@ def main():
             auth = self.headers.get("Authorization")
             tok = hashlib.sha256(auth.encode()).hexdigest()[:8] if auth else "-"
             log(f"{self.command} {self.path} range={self.headers.get('Range', '-')} "
-                f"auth={'yes' if auth else 'no'} status={status} tok={tok}")
+                f"auth={'yes' if auth else 'no'} status={status} tok={tok} conn={self.client_address[1]}")
 
         def simple(self, status, body=b"", headers=None):
             self.note(status)
@@ -211,6 +215,12 @@ def main():
             total = int(body_len) if body_len else None
             sent = 0
             flipped = False
+            cut_at = None
+            if (args.cut_at and is_blob and resp.status == 200 and total and total > (1 << 20)):
+                with lock:
+                    if state["cut_body"] == 0:
+                        state["cut_body"] = 1
+                        cut_at = int(total * args.cut_at)
             try:
                 while True:
                     chunk = resp.read(16384)
@@ -222,6 +232,12 @@ def main():
                     if is_blob and args.truncate_blobs and total and resp.status < 300 and sent + len(chunk) > total // 2:
                         self.wfile.write(chunk[: total // 2 - sent])
                         self.wfile.flush()
+                        self.close_connection = True
+                        return
+                    if cut_at is not None and sent + len(chunk) > cut_at:
+                        self.wfile.write(chunk[: cut_at - sent])
+                        self.wfile.flush()
+                        log(f"CUT {path} at={cut_at} conn={self.client_address[1]}")
                         self.close_connection = True
                         return
                     self.wfile.write(chunk)

@@ -162,6 +162,15 @@ blobs_intact() {
 	run bimg pull "$PROXY/test/trunc:1"
 	[ "$status" -ne 0 ]
 	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 0 ]
+	# The config comes first and is the only blob asked for: 5 attempts (the default), each
+	# after the first a Range from further on than the last, since every cut keeps its bytes.
+	get=$(grep -o '^GET /v2/test/trunc/blobs/sha256:[0-9a-f]*' "$PROXY_LOG" | sort -u)
+	[ "$(echo "$get" | wc -l)" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$(grep -c "^$get " "$PROXY_LOG")" -eq 5 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$(grep "^$get " "$PROXY_LOG" | head -1 | grep -o 'range=[^ ]*')" = "range=-" ]
+	grep "^$get " "$PROXY_LOG" | grep -o 'range=bytes=[0-9]*' | cut -d= -f3 >"$TEST_DIR/offsets"
+	[ "$(wc -l <"$TEST_DIR/offsets")" -eq 4 ]
+	sort -n -c -u "$TEST_DIR/offsets" || fail "offsets do not grow: $(cat "$TEST_DIR/offsets")"
 	[ "$(partials)" -ge 1 ]
 	start_proxy
 	run bimg pull "$PROXY/test/trunc:1"
@@ -170,6 +179,45 @@ blobs_intact() {
 	blobs_intact
 	run skopeo inspect "oci:$STORE"
 	[ "$status" -eq 0 ]
+}
+
+@test "a body cut at 40% is resumed in the same pull with one Range request" {
+	start_registry plain
+	head -c 50000000 /dev/urandom >"$TEST_DIR/big"
+	make_image "$TEST_DIR/l" t "$TEST_DIR/big"
+	push "$TEST_DIR/l:t" test/cut:1
+	start_proxy --cut-at 0.4
+	run bimg pull -q "$PROXY/test/cut:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(grep -c '^CUT ' "$PROXY_LOG")" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
+	read -r _ path at _ < <(grep '^CUT ' "$PROXY_LOG")
+	at=${at#at=}
+	[ "$at" -ge 19000000 ]
+	# Two GETs of the blob: the one cut, then one Range from exactly the byte it stopped at.
+	[ "$(grep -c "^GET $path " "$PROXY_LOG")" -eq 2 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$(grep -c 'range=bytes=' "$PROXY_LOG")" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
+	grep -q "^GET $path range=bytes=$at- .*status=206" "$PROXY_LOG" || fail "$(cat "$PROXY_LOG")"
+	hex=${path##*/sha256:}
+	[ "$(sha256sum <"$STORE/blobs/sha256/$hex" | cut -d' ' -f1)" = "$hex" ]
+	[ "$(partials)" -eq 0 ]
+	blobs_intact
+}
+
+@test "a multi-layer pull keeps its connections alive" {
+	start_registry plain
+	for i in 1 2 3 4 5 6; do head -c 20000 /dev/urandom >"$TEST_DIR/f$i"; done
+	make_image "$TEST_DIR/l" t "$TEST_DIR"/f[1-6]
+	push "$TEST_DIR/l:t" test/ka:1
+	start_proxy
+	run bimg pull -q "$PROXY/test/ka:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	reqs=$(grep -c '^GET ' "$PROXY_LOG")
+	conns=$(grep -o 'conn=[0-9]*' "$PROXY_LOG" | sort -u | wc -l)
+	# /v2/, the manifest, the config and 6 layers; one connection for the first three and
+	# at most one per download thread (4 by default) after them.
+	[ "$reqs" -eq 9 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$conns" -le 4 ] || fail "$conns connections for $reqs requests: $(cat "$PROXY_LOG")"
+	blobs_intact
 }
 
 @test "429 and 503 are retried (Retry-After honoured) until success" {
@@ -223,8 +271,15 @@ blobs_intact() {
 	done
 	kill "$REG_PID"
 	wait "$REG_PID" 2>/dev/null || true
-	run wait "$pull_pid"
-	[ "$status" -ne 0 ] || fail "pull survived the registry: $(cat "$TEST_DIR/pull.out")"
+	# Not `run wait`: run's subshell is not the pull's parent, so its wait returns at once
+	# (127) while the pull is still retrying and holding the partial's lock.
+	pull_status=0
+	wait "$pull_pid" || pull_status=$?
+	[ "$pull_status" -ne 0 ] || fail "pull survived the registry: $(cat "$TEST_DIR/pull.out")"
+	# The cut was retried within the pull: 4 more attempts (5 in all), each a Range the
+	# proxy answered 502 with its upstream gone.
+	[ "$(grep -c 'range=bytes=[1-9][0-9]*- .*status=502' "$PROXY_LOG")" -eq 4 ] || fail "$(cat "$PROXY_LOG")"
+	: >"$PROXY_LOG"
 	[ "$(partials)" -ge 1 ]
 	[ "$(jq '.manifests | length' "$STORE/index.json")" -eq 0 ]
 	start_registry plain "$REG_PORT"

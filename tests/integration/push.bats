@@ -116,6 +116,28 @@ no_dangling() {
 		"$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/a:1")" ]
 }
 
+@test "push: a multi-layer push keeps its connections alive" {
+	start_registry plain
+	start_proxy
+	w="$TEST_DIR/w"
+	mkdir -p "$w"
+	for i in 1 2 3 4 5 6; do head -c 20000 /dev/urandom >"$w/f$i"; done
+	make_image "$TEST_DIR/layout" src "$w"/f[1-6]
+	bimg images >/dev/null
+	skopeo copy -q "oci:$TEST_DIR/layout:src" "oci:$STORE:$PROXY/test/ka:1"
+	run bimg push -q "$PROXY/test/ka:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	reqs=$(grep -c . "$PROXY_LOG")
+	conns=$(grep -o 'conn=[0-9]*' "$PROXY_LOG" | sort -u | wc -l)
+	# 7 blobs, each a HEAD, a POST and a PUT, and the manifest: at most one connection per
+	# upload thread (4) and the main one.
+	[ "$reqs" -ge 22 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$conns" -le 5 ] || fail "$conns connections for $reqs requests: $(cat "$PROXY_LOG")"
+	# One ping for the push, not one per upload thread.
+	[ "$(grep -c '^GET /v2/ ' "$PROXY_LOG")" -eq 1 ] || fail "$(cat "$PROXY_LOG")"
+	[ "$(skopeo inspect --tls-verify=false --format '{{len .Layers}}' "docker://$REG/test/ka:1")" -eq 6 ]
+}
+
 @test "push: large blobs go in PATCH chunks; a cut chunk is resumed or restarted" {
 	start_registry plain
 	start_proxy --cut-upload 2

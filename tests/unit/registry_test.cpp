@@ -92,6 +92,51 @@ TEST(Base64, RoundTrip) {
     EXPECT_EQ(base64_encode("user:pass"), "dXNlcjpwYXNz");
 }
 
+TEST(Base64, EncodesWithPadding) {
+    EXPECT_EQ(base64_encode(""), "");
+    EXPECT_EQ(base64_encode("a"), "YQ==");
+    EXPECT_EQ(base64_encode("ab"), "YWI=");
+    EXPECT_EQ(base64_encode("abc"), "YWJj");
+    EXPECT_EQ(base64_encode(std::string("\xfb\xff\x00", 3)), "+/8A");
+}
+
+TEST(Base64, DecodesValidAndPadded) {
+    auto dec = [](std::string_view in) {
+        auto r = base64_decode(in);
+        return r ? r.value() : std::string("<error: ") + r.error().str() + ">";
+    };
+    EXPECT_EQ(dec("dXNlcjpwYXNz"), "user:pass");
+    EXPECT_EQ(dec("YQ=="), "a");
+    EXPECT_EQ(dec("YWI="), "ab");
+    EXPECT_EQ(dec("YWJj"), "abc");
+    EXPECT_EQ(dec(""), "");
+    EXPECT_EQ(dec("+/8A"), std::string("\xfb\xff\x00", 3));
+    // Unpadded text, as some tools write auth.json, is the same bytes.
+    EXPECT_EQ(dec("YQ"), "a");
+    EXPECT_EQ(dec("YWI"), "ab");
+}
+
+TEST(Base64, RefusesOtherAlphabetsAndBadLengths) {
+    // The URL-safe alphabet is not auth.json's, and neither alone nor mixed is accepted.
+    EXPECT_FALSE(base64_decode("-_8A"));
+    EXPECT_FALSE(base64_decode("+_8A"));
+    EXPECT_FALSE(base64_decode("YW J"));
+    EXPECT_FALSE(base64_decode("YWJj\n"));
+    EXPECT_FALSE(base64_decode("YW*j"));
+    EXPECT_FALSE(base64_decode("Y"));      // one character is no byte
+    EXPECT_FALSE(base64_decode("YWJjZ"));  // nor is 4n+1
+}
+
+TEST(Base64, RefusesMisplacedPadding) {
+    EXPECT_FALSE(base64_decode("=YWJ"));
+    EXPECT_FALSE(base64_decode("Y=Jj"));
+    EXPECT_FALSE(base64_decode("YQ==YWJj"));
+    EXPECT_FALSE(base64_decode("Y==="));
+    EXPECT_FALSE(base64_decode("===="));
+    EXPECT_FALSE(base64_decode("YQ="));  // padding that does not complete a quantum
+    EXPECT_FALSE(base64_decode("YQ==="));
+}
+
 class CredsTest : public ::testing::Test {
   protected:
     void SetUp() override {
