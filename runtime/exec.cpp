@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "base/file.hpp"
+#include "base/log.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/container.hpp"
 #include "runtime/lifecycle.hpp"
@@ -230,6 +231,8 @@ Result<int> exec_container(const ExecOptions& o) {
     plan.id = o.id;
     plan.extra_fds = o.preserve_fds;
     plan.ns = TRY(linux_::plan_join_process(st.pid));
+    log::debug("exec in container '" + o.id + "': init pid " + std::to_string(st.pid) +
+               ", namespaces: " + linux_::describe(plan.ns));
     plan.root_in_userns = plan.ns.joins_user() && linux_::root_mapped(st.pid);
     plan.rootless = rootless::enabled();
     struct stat root;
@@ -289,6 +292,8 @@ Result<int> exec_container(const ExecOptions& o) {
         restore();
         return e;
     };
+    log::debug("exec in container '" + o.id + "': process pid " + std::to_string(*pid) +
+               (cg ? " in cgroup " + cg->cgroup_path() : std::string()));
     if (!o.pid_file.empty())
         if (auto s = write_file_replace(absolute(o.pid_file), std::to_string(*pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));

@@ -195,12 +195,15 @@ Result<Created> create_container(const CreateOptions& o) {
     std::string config_text = TRY_CTX(read_file(bundle + "/config.json", 64 << 20), "config.json");
     spec::Spec spec = TRY_CTX(spec::parse_config(config_text), "config.json");
     TRY_CTX(spec::validate(spec), "config.json");
+    log::debug("container '" + o.id + "': read " + bundle + "/config.json (ociVersion " +
+               spec.oci_version + ", " + std::to_string(config_text.size()) + " bytes)");
     const spec::Process* proc = spec.process ? &*spec.process : nullptr;
     if (proc && proc->terminal && !o.foreground && o.console_socket.empty())
         return error("cannot allocate tty if berth will detach without setting console socket");
     if (!o.console_socket.empty() && (!proc || !proc->terminal))
         return error("cannot use console socket if berth will not detach or allocate tty");
     ProcessPlan plan = TRY(plan_process(spec, bundle, o.id, o.root));
+    log::debug("container '" + o.id + "': namespaces: " + linux_::describe(plan.ns));
     plan.no_pivot = o.no_pivot;
     plan.no_new_keyring = o.no_new_keyring;
     plan.extra_fds = o.preserve_fds;
@@ -249,6 +252,7 @@ Result<Created> create_container(const CreateOptions& o) {
     if (cg) {
         if (auto s = cg->make(); !s) return cleanup(std::move(s).error().with_context("cgroup"));
         cg_made = true;
+        log::debug("container '" + o.id + "': cgroup " + cg->cgroup_path());
         if (spec.linux_) {
             // The device rules always go in: the spec's, then linux.devices and runc's
             // defaults (a new v1 devices cgroup would otherwise inherit whatever its parent
@@ -317,6 +321,8 @@ Result<Created> create_container(const CreateOptions& o) {
     if (!pid) return cleanup(std::move(pid).error());
     st.pid = *pid;
     st.pid_start_time = pid_start_time(*pid);
+    log::debug("container '" + o.id + "': init pid " + std::to_string(*pid) +
+               ", waiting for start on " + dir.file("start.sock"));
     auto fail = [&](Error e) -> Error {
         ::kill(*pid, SIGKILL);
         if (o.foreground) ::waitpid(*pid, nullptr, 0);
@@ -361,17 +367,22 @@ Status start_container(const std::string& root, const std::string& id) {
     if (::connect(fd.get(), addr.get(), addr.len) < 0) return error("container not running");
     char go = 's';
     if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1) return error("container not running");
+    log::debug("container '" + id + "': start signal sent to init pid " + std::to_string(st.pid));
     // The init closes the connection by exec (CLOEXEC); anything it writes is its failure.
+    // One SEQPACKET record each: a shorter buffer would cut a long one (a startContainer
+    // hook's error carries its stdout and stderr).
     std::string msg;
-    char buf[4096];
+    std::string buf(std::size_t(128) << 10, '\0');
     for (;;) {
-        ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+        ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        msg.append(buf, size_t(n));
+        msg.append(buf.data(), size_t(n));
     }
     ::unlink(path.c_str());
     if (!msg.empty()) return error(msg);
+    log::debug("container '" + id + "': init pid " + std::to_string(st.pid) +
+               " exec'd the process");
     auto cfg = saved_config(dir);
     if (cfg && cfg->hooks && !cfg->hooks->poststart.empty()) {
         auto s = linux_::run_hooks(cfg->hooks->poststart, "poststart",
@@ -454,6 +465,7 @@ Result<int> wait_foreground(pid_t init, UniqueFd console, const sigset_t& sigs) 
                 (void)write_all(console.get(), std::string_view(buf, size_t(k)));
         }
     }
+    log::debug("process " + std::to_string(init) + " exited, status " + std::to_string(exit_code));
     return exit_code < 0 ? 255 : exit_code;
 }
 

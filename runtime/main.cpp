@@ -17,7 +17,18 @@
 
 namespace berth::cli {
 void report_error(const std::string& msg) {
-    std::fprintf(stderr, "berth: %s\n", msg.c_str());
+    // One line however many the message holds (a hook's stderr): newlines as runc's text
+    // log writes them, "\n".
+    std::string line;
+    for (char c : msg) {
+        if (c == '\n')
+            line += "\\n";
+        else if (c == '\r')
+            line += "\\r";
+        else
+            line += c;
+    }
+    std::fprintf(stderr, "berth: %s\n", line.c_str());
     // With --log the same line goes to the log too, in its format (containerd reads the last
     // error line of the file the shim named).
     if (log::has_file()) log::error(msg);

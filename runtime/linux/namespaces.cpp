@@ -60,6 +60,19 @@ bool NamespacePlan::joins_user() const {
                        [](const NamespaceJoin& j) { return j.flag == CLONE_NEWUSER; });
 }
 
+std::string describe(const NamespacePlan& plan) {
+    std::string made, joined;
+    for (const char* type : kNamespaceTypes)
+        if (plan.is_new(namespace_flag(type)))
+            made += (made.empty() ? "" : ",") + std::string(type);
+    for (const auto& j : plan.joins)
+        joined += (joined.empty() ? "" : ", ") + j.type + " " + j.path;
+    std::string s;
+    if (!made.empty()) s = "new " + made;
+    if (!joined.empty()) s += (s.empty() ? "join " : "; join ") + joined;
+    return s.empty() ? "none" : s;
+}
+
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec) {
     NamespacePlan plan;
     if (!spec.linux_) return plan;

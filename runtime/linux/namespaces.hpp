@@ -36,6 +36,9 @@ extern const char* const kNamespaceTypes[8];
 
 Result<NamespacePlan> plan_namespaces(const spec::Spec& spec);
 
+// For --debug: "new pid,mount,uts; join network /var/run/netns/x" ("none" when neither).
+std::string describe(const NamespacePlan& plan);
+
 // berth exec: every namespace of the running process `pid` (the container's init) that is not
 // the caller's own, opened from /proc/<pid>/ns/* (user first, mount last; joining one's own
 // user namespace is an error, and the others would change nothing). The caller checks

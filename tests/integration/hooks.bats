@@ -65,7 +65,7 @@ hook() { # hook NAME -> JSON for a hook calling hook.sh with NAME
 	run berth create -b "$BUNDLE" f
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == *"createRuntime hook #0 (/bin/false)"* ]]
+	[[ "$output" == *"createRuntime: error running hook #0: error running hook: exit status 1"* ]]
 	[ -z "$(ls -A "$ROOT")" ]
 }
 
@@ -81,7 +81,7 @@ hook() { # hook NAME -> JSON for a hook calling hook.sh with NAME
 	update_config '.hooks.prestart = [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]'
 	run berth create -b "$BUNDLE" t
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"timed out"* ]]
+	[[ "$output" == *"error running hook #0: hook ran past specified timeout of 1.0s"* ]]
 	[ -z "$(ls -A "$ROOT")" ]
 }
 

@@ -285,3 +285,87 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	done
 	[ -z "$(rt berth list -q)" ]
 }
+
+@test "--debug: level=debug lines (text on stderr, json in --log) for create, start, exec and run" {
+	local r b log n out
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		log="$TEST_DIR/$r-debug.json"
+		rt $r --debug --log "$log" --log-format json create --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		rt $r --debug --log "$log" --log-format json start "$ID-$r"
+		# Every line is a JSON object in runc's shape; some are debug lines.
+		jq -e -s 'length > 0 and all(has("level") and has("msg") and has("time"))' "$log" >/dev/null
+		n=$(jq -s '[.[] | select(.level == "debug")] | length' "$log")
+		echo "$r create+start: $n json debug lines"
+		[ "$n" -gt 0 ]
+		# Without --log: text lines on stderr, stdout untouched.
+		out=$(rt $r --debug exec "$ID-$r" echo hi 2>"$TEST_DIR/$r-exec.err")
+		[ "$out" = hi ]
+		echo "$r exec stderr: $(cat "$TEST_DIR/$r-exec.err")"
+		grep -q '^time="[^"]*" level=debug msg="' "$TEST_DIR/$r-exec.err"
+		# Without --debug: no debug line.
+		run rt $r exec "$ID-$r" true
+		[ "$status" -eq 0 ]
+		[[ "$output" != *level=debug* ]]
+		rt $r delete -f "$ID-$r"
+	done
+	# berth's lines say what happened: the config read, the namespaces, the init's pid, the
+	# start signal, the exec'd process.
+	log="$TEST_DIR/berth-debug.json"
+	jq -e -s --arg b "$BUNDLE/config.json" 'any(.msg | contains("read " + $b))' "$log" >/dev/null
+	jq -e -s 'any(.msg | test("namespaces: new .*pid"))' "$log" >/dev/null
+	jq -e -s 'any(.msg | test("init pid [0-9]+"))' "$log" >/dev/null
+	jq -e -s 'any(.msg | test("start signal sent to init pid [0-9]+"))' "$log" >/dev/null
+	grep -q 'namespaces: join .*pid /proc/[0-9]*/ns/pid' "$TEST_DIR/berth-exec.err"
+	grep -q 'process [0-9]* exited, status 0' "$TEST_DIR/berth-exec.err"
+	# run, text format, to stderr.
+	update_config '.process.args = ["true"]'
+	run bash -c "'$BERTH' --root '$ROOT' --debug run --bundle '$BUNDLE' '$ID-run' </dev/null 2>&1 >/dev/null"
+	echo "berth run: $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'level=debug msg="container '"'$ID-run'"': init pid '* ]]
+	[[ "$output" == *'level=debug msg="process '*' exited, status 0"'* ]]
+}
+
+@test "hook failures: 'error running hook #N: ...' in runc's words, with the hook's stdout and stderr" {
+	update_config '.process.args = ["true"]'
+	printf '#!/bin/sh\necho "hook out"\necho "hook err" >&2\nexit 3\n' >"$TEST_DIR/exit3"
+	printf '#!/bin/sh\necho "about to die" >&2\nkill -9 $$\n' >"$TEST_DIR/killed"
+	chmod +x "$TEST_DIR/exit3" "$TEST_DIR/killed"
+	# hook JSON | the words both runtimes print (runc's text log escapes newlines as \n).
+	local -a cases=(
+		"{\"path\": \"$TEST_DIR/exit3\"}|error running hook #1: error running hook: exit status 3, stdout: hook out\\n, stderr: hook err\\n"
+		"{\"path\": \"$TEST_DIR/killed\"}|error running hook #1: error running hook: signal: killed, stdout: , stderr: about to die\\n"
+		'{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}|error running hook #1: hook ran past specified timeout of 1.0s'
+		"{\"path\": \"$TEST_DIR/missing\"}|error running hook #1: fork/exec $TEST_DIR/missing: no such file or directory"
+	)
+	local c h want k r b
+	for c in "${cases[@]}"; do
+		IFS='|' read -r h want <<<"$c"
+		for k in createRuntime poststart; do
+			update_config --argjson h "$h" --arg k "$k" '.hooks = {($k): [{"path": "/bin/true"}, $h]}'
+			for r in berth runc; do
+				b=$(bundle_for $r)
+				run rt $r run --bundle "$b" "$ID-$r" </dev/null
+				echo "$r $k: $status $output"
+				[ "$status" -ne 0 ]
+				[[ "$output" == *"$want"* ]]
+				# One line, however many the hook wrote.
+				[ "${#lines[@]}" -eq 1 ]
+				rt $r delete -f "$ID-$r" >/dev/null 2>&1 || true
+			done
+		done
+		[ -z "$(rt berth list -q)" ]
+	done
+	# The same words in a JSON log, where containerd reads the last error line.
+	update_config --argjson h "{\"path\": \"$TEST_DIR/exit3\"}" '.hooks = {"prestart": [$h]}'
+	for r in berth runc; do
+		b=$(bundle_for $r)
+		run rt $r --log "$TEST_DIR/$r.json" --log-format json run --bundle "$b" "$ID-$r" </dev/null
+		[ "$status" -ne 0 ]
+		jq -e -s 'map(select(.level == "error")) | last | .msg |
+			contains("error running hook #0: error running hook: exit status 3, stdout: hook out\n, stderr: hook err\n")' \
+			"$TEST_DIR/$r.json"
+		rt $r delete -f "$ID-$r" >/dev/null 2>&1 || true
+	done
+}
