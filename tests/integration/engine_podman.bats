@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # podman drives berth in runc's place (`podman --runtime $BERTH`, conmon in between): run,
 # detach, stop (SIGTERM, then SIGKILL), a terminal, pause, cgroup limits, volumes, read-only
-# root, published ports, user namespaces and exec. Each test checks what the kernel or podman
+# root, published ports, user namespaces, exec, build, and podman-compose bringing up
+# engine_docker.bats' postgres + redis + app stack. Each test checks what the kernel or podman
 # saw: output, exit code, cgroup files, /proc, `berth state`.
 #
 # podman keeps its storage under one private directory for this file; berth's state is in its
@@ -39,17 +40,25 @@ setup_file() {
 		  {"type": "firewall", "backend": "iptables"}]}
 	EOF
 	# $PD/pm: podman with this file's storage and berth as the runtime (a script, so that
-	# script(1) can run it too).
+	# script(1) and podman-compose can run it too; PM_RUNTIME picks another runtime).
 	cat >"$PD/pm" <<-EOF
 		#!/bin/sh
 		export CONTAINERS_CONF=$CONTAINERS_CONF
 		exec podman --root $PD/root --runroot $PD/runroot --storage-driver overlay \\
-			--runtime $BERTH --network-config-dir $PD/net --tmpdir $PD/tmp \\
+			--runtime \${PM_RUNTIME:-$BERTH} --network-config-dir $PD/net --tmpdir $PD/tmp \\
 			--cgroup-manager cgroupfs --events-backend file "\$@"
 	EOF
 	chmod +x "$PD/pm"
 	make_engine_image "$PD/image"
 	pm load -q -i "$PD/image/busybox.tar" >/dev/null || fail "podman load failed"
+	# The compose stack's Debian image (engine_docker.bats' too): debootstrapped once per
+	# machine and cached; imported here, outside any one test's time bound.
+	if command -v podman-compose >/dev/null; then
+		local tar
+		tar=${BERTH_STACK_TAR:-$("$BERTH_SRC/tests/fixtures/debian-stack.sh")} || tar=
+		[ -z "$tar" ] || pm import -q -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			-c 'CMD ["/bin/sh"]' "$tar" berth-test/stack:1 >/dev/null || fail "podman import of $tar failed"
+	fi
 }
 
 teardown_file() {
@@ -302,4 +311,80 @@ name() { echo "bt-$BATS_TEST_NUMBER-$$"; }
 	run pm run --rm --network none "$tag"
 	[ "$output" = "$(printf 'built-42\n0\nas-user-1000')" ]
 	pm rmi "$tag" >/dev/null
+}
+
+# --- podman-compose: engine_docker.bats' postgres + redis + app stack, on podman ------------
+
+# pc PROJECT ARGS...: podman-compose (Debian's 1.0.3) on the stack through $PD/pm. It ignores
+# the compose file's `runtime:`, so the runtime is pm's (berth, or PM_RUNTIME).
+pc() {
+	local p=$1
+	shift
+	podman-compose --podman-path "$PD/pm" -p "$p" \
+		-f "$BERTH_SRC/tests/fixtures/stack/docker-compose.yml" "$@"
+}
+
+# visit PORT: one GET of the app, retried while the stack starts (postgres' initdb is slow).
+visit() {
+	local i
+	for i in $(seq 200); do
+		curl -sf --max-time 5 "http://127.0.0.1:$1/" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# Service names resolve on podman 4.3's CNI networks only through the dnsname plugin, which
+# `podman network create` adds to the network's conflist when it is installed.
+@test "podman-compose: postgres + redis + app through berth; down -v leaves nothing behind" {
+	command -v podman-compose >/dev/null || skip "podman-compose is not installed"
+	[ -x /usr/lib/cni/dnsname ] || skip "the CNI dnsname plugin is not installed (scripts/install-deps engines)"
+	pm image exists berth-test/stack:1 || fail "no stack image (tests/fixtures/debian-stack.sh failed?)"
+	local rt=${PM_RUNTIME:-$BERTH} p="bt$$c" ids=() id s br sandboxes=() merged=()
+	export RT=berth APP="$BERTH_SRC/tests/fixtures/stack" PORT
+	PORT=$(free_port)
+	pc "$p" up -d >"$TEST_DIR/up.log" 2>&1 || { cat "$TEST_DIR/up.log"; false; }
+	# The network's conflist has dnsname, which runs a dnsmasq for the network's names.
+	grep -q '"type": *"dnsname"' "$PD/net/${p}_default.conflist"
+	[ -d "/run/containers/cni/dnsname/${p}_default" ]
+	pgrep -f "dnsname/${p}_default/" >/dev/null
+	run visit "$PORT"
+	[ "$output" = "visits=1 rows=1" ] || { pc "$p" logs; false; }
+	[ "$(visit "$PORT")" = "visits=2 rows=2" ]
+	for s in db cache app; do
+		ids+=("$(pm inspect --format '{{.Id}}' "${p}_${s}_1")")
+		sandboxes+=("$(pm inspect --format '{{.NetworkSettings.SandboxKey}}' "${p}_${s}_1")")
+		merged+=("$(pm inspect --format '{{.GraphDriver.Data.MergedDir}}' "${p}_${s}_1")")
+	done
+	# Every service ran on the runtime asked for, the app as its user.
+	[ "$(pm inspect --format '{{.OCIRuntime}}' "${ids[@]}" | sort -u)" = "$rt" ]
+	[ "$(pm exec "${p}_app_1" id -u)" = 1000 ]
+	if [ "$rt" = "$BERTH" ]; then
+		for id in "${ids[@]}"; do
+			[ "$("$BERTH" --root "$BERTH_STATE" state "$id" | jq -r .status)" = running ]
+		done
+	fi
+	br=$(pm network inspect --format '{{.NetworkInterface}}' "${p}_default")
+	pc "$p" down -v >/dev/null 2>&1
+	[ -z "$(pm ps -aq)" ]
+	[ -z "$(pm pod ls -q)" ]
+	[ -z "$(pm volume ls -q)" ]
+	# podman-compose 1.0.3's down keeps the project's network (newer ones remove it).
+	pm network rm -f "${p}_default" >/dev/null 2>&1 || true
+	[ -z "$(pm network ls -q --filter "name=${p}_")" ]
+	run ip link show "$br"
+	[ "$status" -ne 0 ]
+	[ ! -e "/run/containers/cni/dnsname/${p}_default" ]
+	run pgrep -f "dnsname/${p}_default/"
+	[ "$status" -ne 0 ]
+	for s in "${sandboxes[@]}"; do [ ! -e "$s" ]; done
+	for s in "${merged[@]}"; do [ -z "$(findmnt -rn -o TARGET | grep -Fx "$s")" ]; done
+	for id in "${ids[@]}"; do
+		[ -z "$(findmnt -rn -o TARGET | grep -F "$id")" ]
+		[ -z "$(find /sys/fs/cgroup -maxdepth 4 -type d -name "*$id*")" ]
+		if [ "$rt" = "$BERTH" ]; then
+			run "$BERTH" --root "$BERTH_STATE" state "$id"
+			[ "$status" -ne 0 ]
+		fi
+	done
 }
