@@ -78,6 +78,11 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
     if (plan.ns.has(CLONE_NEWUSER))
         plan.root_in_userns = plan.ns.joins_user() || maps_root(spec.linux_->uid_mappings);
     if (plan.ns.is_new(CLONE_NEWNS)) plan.rootfs = TRY(plan_rootfs(spec, bundle));
+    // In a user namespace the container's root cannot reach a source under a directory only
+    // host root may enter: the parent, still privileged on the host, opens the bind sources
+    // (runc does the same). Rootless, the parent has no more privilege than the child.
+    if (plan.rootfs && plan.ns.has(CLONE_NEWUSER) && !plan.rootless)
+        TRY(open_bind_sources(*plan.rootfs));
     TRY(plan_process_fields(plan, spec, p, "config.json: process", state_root));
     return plan;
 }

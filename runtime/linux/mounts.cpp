@@ -132,7 +132,7 @@ Status apply_propagation(int mnt_fd, const PlannedMount& pm, const std::string& 
 
 Status mount_bind(const PlannedMount& pm, const MountEnv& env, const std::string& what) {
     UniqueFd owned;
-    int tree = pm.idmapped_tree.get();
+    int tree = pm.idmapped_tree ? pm.idmapped_tree.get() : pm.host_tree.get();
     if (tree < 0) {
         owned = TRY_CTX(clone_tree(AT_FDCWD, pm.source, pm.opts.recursive_bind()),
                         "bind source '" + pm.source + "'");
@@ -358,6 +358,14 @@ Result<PlannedMount> plan_mount(const spec::Mount& m, size_t index, const std::s
     if (pm.opts.tmpcopyup && pm.kind != MountKind::Tmpfs)
         return error(pm.field + ".options: tmpcopyup applies only to tmpfs mounts");
     return pm;
+}
+
+Status open_bind_source(PlannedMount& pm) {
+    if (pm.kind != MountKind::Bind || pm.idmapped_tree) return ok();
+    pm.host_tree = TRY_CTX(
+        clone_tree(AT_FDCWD, pm.source, pm.opts.recursive_bind()),
+        "mount '" + pm.destination + "' (" + pm.field + "): bind source '" + pm.source + "'");
+    return ok();
 }
 
 Status make_idmapped_tree(PlannedMount& pm, int userns_fd) {

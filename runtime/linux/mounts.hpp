@@ -25,6 +25,10 @@ struct PlannedMount {
     // host filesystem needs privilege over the filesystem's user namespace, which the child in
     // a container user namespace does not have).
     UniqueFd idmapped_tree;
+    // With a user namespace: the bind source cloned in the parent, which still has the host's
+    // privilege (a source under a directory only host root may enter is out of reach of the
+    // container's root). As runc opens mount sources on the host side.
+    UniqueFd host_tree;
 };
 
 struct MountEnv {
@@ -39,6 +43,10 @@ struct MountEnv {
 // Plans one mounts[] entry: kind, parsed options, absolute bind source, checks that need no
 // filesystem access. Idmapped trees are made separately (make_idmapped_tree).
 Result<PlannedMount> plan_mount(const spec::Mount& m, size_t index, const std::string& bundle_dir);
+
+// Clones a bind entry's source tree (open_tree OPEN_TREE_CLONE, recursive for rbind) into
+// pm.host_tree; the child attaches it instead of opening the path.
+Status open_bind_source(PlannedMount& pm);
 
 // Makes the idmapped detached tree of a bind mount with the given user namespace fd.
 Status make_idmapped_tree(PlannedMount& pm, int userns_fd);

@@ -199,6 +199,12 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
     return plan;
 }
 
+Status open_bind_sources(RootfsPlan& plan) {
+    for (auto& pm : plan.mounts)
+        TRY(open_bind_source(pm));
+    return ok();
+}
+
 namespace {
 // Before pivot, while /dev may still be written: an empty /dev/console file (replacing any
 // entry there) for the terminal's slave to be bound on after pivot.

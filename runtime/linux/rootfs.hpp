@@ -25,6 +25,11 @@ using RootfsPlanPtr = std::unique_ptr<RootfsPlan, RootfsPlanDeleter>;
 
 Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bundle_dir);
 
+// With a user namespace, called in the parent after plan_rootfs: every bind source is cloned
+// here, with the host's privilege, and the child attaches those trees (the destinations are
+// still resolved inside the root, in the child). The fds are CLOEXEC and reach init by fork.
+Status open_bind_sources(RootfsPlan& plan);
+
 struct RootfsContext {
     bool no_pivot = false;           // --no-pivot: MS_MOVE + chroot instead of pivot_root
     int console_slave_fd = -1;       // a pty made before the setup: bound at /dev/console

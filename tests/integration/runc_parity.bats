@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # berth next to runc 1.1.5 (Debian's, the oracle) on the same busybox bundle: the behaviours
 # engines and scripts depend on (stdio ownership, terminals, a bad entrypoint's error, hooks,
-# kill/ps on a stopped container, --debug, -h), each case run under both runtimes with its
-# own --root and one line per runtime in the log. docs/engines.md says why each matters.
+# kill/ps on a stopped container, --debug, -h, bind sources in a user namespace), each case
+# run under both runtimes with its own --root and one line per runtime in the log.
+# docs/engines.md says why each matters.
 
 load helpers
 
@@ -371,4 +372,40 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 			"$TEST_DIR/$r.json"
 		rt $r delete -f "$ID-$r" >/dev/null 2>&1 || true
 	done
+}
+
+@test "user namespace: a bind source under a host-root 0700 directory is opened on the host side, as runc" {
+	# The container's root (host uid 100000) cannot walk into priv/; runc opens mount sources
+	# before the process enters the user namespace, and so must berth.
+	mkdir -p "$TEST_DIR/priv/src"
+	echo secret-ok >"$TEST_DIR/priv/src/file"
+	chmod 700 "$TEST_DIR/priv"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	chmod 755 "$TEST_DIR" "$BUNDLE"
+	update_config --arg s "$TEST_DIR/priv/src" '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.args = ["cat", "/mnt/src/file"]
+		| .mounts += [{"destination": "/mnt/src", "type": "bind", "source": $s, "options": ["rbind", "ro"]}]'
+	local r b
+	for r in runc berth; do
+		b=$(bundle_for $r)
+		run rt $r run --bundle "$b" "$ID-$r" </dev/null
+		echo "$r run: $status $output"
+		[ "$status" -eq 0 ]
+		[ "$output" = secret-ok ]
+	done
+	# exec into a running one: the process joins the namespaces, the mount is already there.
+	update_config '.process.args = ["sleep", "100"]'
+	for r in runc berth; do
+		b=$(bundle_for $r)
+		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
+		run rt $r exec "$ID-$r" cat /mnt/src/file
+		echo "$r exec: $status $output"
+		rt $r delete -f "$ID-$r" >/dev/null 2>&1
+		[ "$status" -eq 0 ]
+		[ "$output" = secret-ok ]
+	done
+	[ "$(stat -c %a "$TEST_DIR/priv")" = 700 ]
+	[ -z "$(rt berth list -q)" ]
 }
