@@ -339,16 +339,9 @@ add("bin/suidsh", data=b"#!/bin/sh\n", mode=0o4755)'
 	[ -z "$(berth list -q)" ]
 }
 
-# --- berth exec (pending: the command lands with the exec branch) --------------------------
-
-exec_or_skip() {
-	run "$BERTH" exec --help
-	[[ "$output" == *"not implemented"* ]] && skip "berth exec not implemented yet"
-	return 0
-}
+# --- berth exec -------------------------------------------------------------------------
 
 @test "CVE-2024-21626 (exec): --cwd /proc/self/fd/N never lands in a host directory" {
-	exec_or_skip
 	setup_bundle sleep 60
 	berth run -d -b "$BUNDLE" ex1
 	local n
@@ -363,7 +356,6 @@ exec_or_skip() {
 }
 
 @test "CVE-2019-5736/CVE-2016-9962 (exec): the joining process exposes neither the berth binary nor host fds" {
-	exec_or_skip
 	setup_bundle sleep 60
 	berth run -d -b "$BUNDLE" ex2
 	# While exec's helper runs in the container, pid 1's view of it (via /proc) must not
