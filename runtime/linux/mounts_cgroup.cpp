@@ -5,6 +5,7 @@
 // directories are bind-mounted from the host, so it never sees its siblings.
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -36,12 +37,16 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
-// The v1 hierarchies this process sees, from its mountinfo (fstype "cgroup").
-Result<std::vector<Hierarchy>> v1_hierarchies() {
+// The v1 hierarchies this process sees, from its mountinfo (fstype "cgroup"), leaving out
+// copies under the container's rootfs (`rootfs`, with its trailing '/'): an rbind of the
+// host's /sys cloned before this mount namespace was made has older mount ids, so the kernel
+// lists it first, but its cgroup directories are covered by the tmpfs this mount attaches.
+Result<std::vector<Hierarchy>> v1_hierarchies(const std::string& rootfs) {
     auto table = TRY(read_mountinfo());
     std::vector<Hierarchy> out;
     for (auto& m : table) {
         if (m.fstype != "cgroup") continue;
+        if (!rootfs.empty() && m.mount_point.rfind(rootfs, 0) == 0) continue;
         Hierarchy h;
         h.root = m.root;
         h.mountpoint = m.mount_point;
@@ -100,7 +105,14 @@ AttrChange cgroup_attrs(const PlannedMount& pm) {
 }
 
 Status mount_v1(const PlannedMount& pm, int target_fd, const MountEnv& env) {
-    auto hierarchies = TRY(v1_hierarchies());
+    std::string rootfs;
+    if (env.root_fd >= 0) {
+        char buf[PATH_MAX];
+        std::string link = "/proc/self/fd/" + std::to_string(env.root_fd);
+        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n > 1) rootfs = std::string(buf, size_t(n)) + "/";
+    }
+    auto hierarchies = TRY(v1_hierarchies(rootfs));
     MountOptions tmpfs_opts;
     tmpfs_opts.flags = pm.opts.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
     tmpfs_opts.cleared = pm.opts.cleared;

@@ -246,6 +246,12 @@ name() { echo "bt-$BATS_TEST_NUMBER-$$"; }
 	[ "$(echo $output)" = "0 200000 65536" ]
 	wait_for test -e "$TEST_DIR/vol/f"
 	[ "$(stat -c %u:%g "$TEST_DIR/vol/f")" = 200000:200000 ]
+	# `id -u` runs after the touch, and conmon writes the log on its own time.
+	local i
+	for i in $(seq 50); do
+		[ "$(pm logs "$n")" = 0 ] && break
+		sleep 0.1
+	done
 	[ "$(pm logs "$n")" = 0 ]
 	pm rm -f -t 0 "$n"
 }
