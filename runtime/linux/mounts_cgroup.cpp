@@ -4,8 +4,8 @@
 // namespace makes the container's cgroup their root); without one the container's own cgroup
 // directories are bind-mounted from the host, so it never sees its siblings.
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
