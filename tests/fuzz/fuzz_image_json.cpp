@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)s::classify_manifest(text, "");
     (void)s::classify_manifest(text, "application/vnd.oci.image.manifest.v1+json");
     (void)s::parse_manifest(text);
-    if (auto idx = s::parse_index(text)) (void)s::select_platform_manifest(*idx, s::host_platform());
+    if (auto idx = s::parse_index(text))
+        (void)s::select_platform_manifest(*idx, s::host_platform());
     (void)s::parse_image_config(text);
     (void)s::parse_descriptor(text);
     (void)s::parse_layout(text);

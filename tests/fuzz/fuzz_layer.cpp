@@ -71,8 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     opts.mknod = false;
     opts.limits.max_expanded = 16u << 20;
     opts.limits.max_entries = 10000;
-    auto src = layer::memory_stream(
-        std::string_view(reinterpret_cast<const char*>(data), size));
+    auto src = layer::memory_stream(std::string_view(reinterpret_cast<const char*>(data), size));
     auto tar = layer::open_layer_stream(std::move(src),
                                         "application/vnd.docker.image.rootfs.diff.tar.gzip",
                                         opts.limits.max_expanded);
