@@ -19,8 +19,7 @@ setup() {
 	local w="$TEST_DIR/work"
 	mkdir -p "$w"
 	# Sizes in whole 512-byte blocks: Debian's umoci writes layer tars without the padding
-	# after a file's last block, which berth's unpacker refuses in an uncompressed layer (as
-	# docker-archive layers are) though podman accepts it.
+	# after a file's last block, which berth's unpacker refuses (docs/transports.md).
 	yes hello | head -c 512 >"$w/hello"
 	head -c 204800 /dev/urandom >"$w/random"
 	L="$TEST_DIR/layout"
