@@ -26,6 +26,13 @@ Result<t::CopyResult> run_copy(const GlobalOptions& g, const Args& a, const t::L
                                const t::Location& dst) {
     t::CopyOptions opts;
     opts.all = a.get_bool("all");
+    if (a.has("jobs")) {
+        char* end = nullptr;
+        long jobs = std::strtol(a.get("jobs").c_str(), &end, 10);
+        if (!end || *end || jobs < 1 || jobs > 64)
+            return error("--jobs: expected a number from 1 to 64");
+        opts.jobs = int(jobs);
+    }
     if (a.has("platform")) opts.platform = TRY(spec::parse_platform(a.get("platform")));
     if (src.kind == t::Kind::registry)
         opts.src_registry =
@@ -53,6 +60,7 @@ int cmd_copy(const GlobalOptions& g, const std::vector<std::string>& argv) {
                 "platform to choose from an index (default: this host)")
         .flag("all,a", "copy a whole multi-platform index, every platform")
         .option("digestfile", "FILE", "write the digest of the copied manifest or index to FILE")
+        .option("jobs,j", "N", "blobs copied at once (default 4)")
         .flag("quiet,q", "print nothing but errors")
         .flag("help,h", "show help");
     if (auto st = a.parse(argv); !st) {

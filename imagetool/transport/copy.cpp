@@ -3,8 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "base/file.hpp"
 #include "imagetool/layer/tar_reader.hpp"
@@ -37,12 +40,43 @@ Status put_document(Store& to, const std::string& body, const spec::Descriptor& 
     return ok();
 }
 
+// Copies blobs with up to `jobs` at once (sources are safe to call from several threads);
+// the first failure stops the others from starting new blobs.
+Status copy_blobs(BlobSource& src, const std::vector<spec::Descriptor>& blobs, Store& to,
+                  int jobs) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    std::mutex mu;
+    std::optional<Error> first;
+    auto worker = [&] {
+        while (!stop) {
+            size_t i = next++;
+            if (i >= blobs.size()) return;
+            if (auto st = src.copy_blob(blobs[i], to); !st) {
+                std::lock_guard<std::mutex> g(mu);
+                if (!first) first = std::move(st).error();
+                stop = true;
+            }
+        }
+    };
+    int n = std::max(1, std::min<int>(jobs, int(blobs.size())));
+    std::vector<std::thread> threads;
+    for (int j = 1; j < n; j++)
+        threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads)
+        t.join();
+    if (first) return *first;
+    return ok();
+}
+
 Result<spec::Descriptor> stage_manifest(BlobSource& src, const spec::Descriptor& d,
-                                        const std::string& body, Store& to) {
+                                        const std::string& body, Store& to,
+                                        const CopyOptions& opts) {
     auto m = TRY_CTX(spec::parse_manifest(body), "manifest " + d.digest.str());
+    // The config first: small, and a bad one stops the copy before the layers.
     TRY(src.copy_blob(m.config, to));
-    for (const auto& l : m.layers)
-        TRY(src.copy_blob(l, to));
+    TRY(copy_blobs(src, m.layers, to, opts.jobs));
     TRY(put_document(to, body, d));
     return d;
 }
@@ -126,7 +160,7 @@ Result<spec::Descriptor> stage_tree(BlobSource& src, const spec::Descriptor& top
     std::string body = TRY(src.read_document(top));
     auto kind =
         TRY_CTX(spec::classify_manifest(body, top.media_type), "manifest " + top.digest.str());
-    if (!spec::is_index_kind(kind)) return stage_manifest(src, top, body, to);
+    if (!spec::is_index_kind(kind)) return stage_manifest(src, top, body, to, opts);
     auto idx = TRY_CTX(spec::parse_index(body), "index " + top.digest.str());
     if (!opts.all) {
         auto chosen = TRY_CTX(spec::select_platform_manifest(idx, opts.platform),
@@ -134,14 +168,14 @@ Result<spec::Descriptor> stage_tree(BlobSource& src, const spec::Descriptor& top
         if (is_index_media(chosen.media_type))
             return error("index " + top.digest.str() + " points at another index");
         std::string child = TRY(src.read_document(chosen));
-        return stage_manifest(src, chosen, child, to);
+        return stage_manifest(src, chosen, child, to, opts);
     }
     for (const auto& m : idx.manifests) {
         if (is_index_media(m.media_type))
             return error("index " + top.digest.str() + ": nested index " + m.digest.str() +
                          " is not supported");
         std::string child = TRY(src.read_document(m));
-        TRY(stage_manifest(src, m, child, to));
+        TRY(stage_manifest(src, m, child, to, opts));
     }
     TRY(put_document(to, body, top));
     return top;

@@ -125,6 +125,21 @@ multi_image() {
 	[ "sha256:$(raw_digest "oci:$TEST_DIR/ska:x")" = "$ARM_DIGEST" ]
 }
 
+@test "copy between two registries with --src-creds and --dest-creds (htpasswd)" {
+	requires registry
+	start_registry plain
+	local open=$REG
+	push "$L:src" t/app:1
+	start_registry htpasswd
+	run bimg copy "docker://$open/t/app:1" "docker://$REG/t/app:1"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ] || fail "$output"
+	run bimg copy --dest-creds testuser:testpass "docker://$open/t/app:1" "docker://$REG/t/app:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	run bimg copy --src-creds testuser:testpass "docker://$REG/t/app:1" "oci:$TEST_DIR/o:x"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(raw_digest "oci:$TEST_DIR/o:x")" = "$(raw_digest "oci:$L:src")" ]
+}
+
 @test "docker-archive: podman loads what berth writes; berth reads podman save, unpacks as umoci" {
 	requires podman
 	PODMAN_DIR="$TEST_DIR/podman"
