@@ -188,6 +188,26 @@ multi_image() {
 	cmp "$TEST_DIR/b/rootfs/random" "$TEST_DIR/work/random"
 }
 
+@test "docker-archive with a linked layer (docker save 20.10) and a gzip layer loads" {
+	run bimg copy "oci:$L:src" "docker-archive:$TEST_DIR/d.tar:localhost/x:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	local x="$TEST_DIR/x" l0 l1
+	mkdir "$x" && tar -xf "$TEST_DIR/d.tar" -C "$x"
+	l0=$(jq -r '.[0].Layers[0]' "$x/manifest.json")
+	l1=$(jq -r '.[0].Layers[1]' "$x/manifest.json")
+	mkdir "$x/alias" && ln -s "../$l0" "$x/alias/layer.tar"
+	gzip -c "$x/$l1" >"$x/l1.tar.gz" && rm "$x/$l1"
+	jq -c '.[0].Layers = ["alias/layer.tar", "l1.tar.gz"]' "$x/manifest.json" >"$TEST_DIR/m.json"
+	mv "$TEST_DIR/m.json" "$x/manifest.json"
+	tar -cf "$TEST_DIR/old.tar" -C "$x" .
+	run bimg load "$TEST_DIR/old.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	run bimg unpack localhost/x:1 "$TEST_DIR/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	cmp "$TEST_DIR/b/rootfs/random" "$TEST_DIR/work/random"
+	cmp "$TEST_DIR/b/rootfs/hello" "$TEST_DIR/work/hello"
+}
+
 @test "bad input: truncated archive, missing layer, wrong blob digest: one line, nothing left" {
 	run bimg copy "oci:$L:src" "oci-archive:$TEST_DIR/a.tar"
 	[ "$status" -eq 0 ] || fail "$output"
