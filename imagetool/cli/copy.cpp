@@ -194,11 +194,29 @@ int cmd_load(const GlobalOptions& g, const std::vector<std::string>& argv) {
     dst.kind = t::Kind::store;
     if (a.positionals().size() == 2) dst.ref = a.positionals()[1];
     dst.text = "berth:" + dst.ref;
-    auto r = run_copy(g, a, src, dst);
-    if (!r) return fail(r.error());
-    print_notes(*r);
-    if (!a.get_bool("quiet"))
-        std::printf("Loaded %s\nDigest: %s\n", src.text.c_str(), r->top.digest.str().c_str());
+    // Several images (podman save -m, docker save A B): each under its own name, one copy
+    // each; with NAME given, the archive must hold one.
+    auto names = t::archive_images(file, *kind);
+    if (!names) return fail(names.error());
+    std::vector<std::string> refs{""};
+    if (names->size() > 1 && dst.ref.empty()) {
+        refs.clear();
+        for (const auto& n : *names) {
+            if (n.empty())
+                return fail(error("holds " + std::to_string(names->size()) +
+                                  " images, not all named: load them with copy"));
+            refs.push_back(n);
+        }
+    }
+    for (const auto& ref : refs) {
+        src.ref = ref;
+        auto r = run_copy(g, a, src, dst);
+        if (!r) return fail(r.error());
+        print_notes(*r);
+        if (!a.get_bool("quiet"))
+            std::printf("Loaded %s%s\nDigest: %s\n", src.text.c_str(),
+                        ref.empty() ? "" : (" " + ref).c_str(), r->top.digest.str().c_str());
+    }
     return 0;
 }
 

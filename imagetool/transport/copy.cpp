@@ -9,7 +9,9 @@
 #include <set>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include "base/file.hpp"
+
 #include "imagetool/layer/tar_reader.hpp"
 #include "imagetool/registry/push.hpp"
 #include "imagetool/transport/transport.hpp"
@@ -335,10 +337,59 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
                     TRY(transfer_blob(*from, movable, b, store.blob_path(b.digest)));
             }
             TRY(store.set_name(ref.str(), staged.top));
+            if (dst.ref.empty())
+                for (const auto& alias : staged.aliases) {
+                    auto a = TRY_CTX(Reference::parse(alias), "RepoTags");
+                    TRY(store.set_name(a.str(), staged.top));
+                }
             break;
         }
     }
     return res;
+}
+
+Result<std::vector<std::string>> archive_images(const std::string& file, Kind kind) {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return sys_error("open '" + file + "'");
+    auto stream = layer::fd_stream(fd.get());
+    auto tr = TRY_CTX(layer::TarReader::open(stream.get(), layer::Limits{}), "'" + file + "'");
+    std::string want = kind == Kind::oci_archive ? "index.json" : "manifest.json";
+    layer::Entry e;
+    for (;;) {
+        bool more = TRY_CTX(tr->next(e), "'" + file + "'");
+        if (!more) break;
+        std::string_view n = e.name;
+        while (starts_with(n, "./"))
+            n.remove_prefix(2);
+        if (n != want || e.type != layer::EntryType::file) continue;
+        if (e.size > int64_t(kMaxSmallBlob)) return error("'" + file + "': " + want + " too large");
+        std::string text;
+        TRY_CTX(tr->read_data([&](int64_t, const void* p, size_t len) -> Status {
+            text.append(static_cast<const char*>(p), len);
+            return ok();
+        }),
+                "'" + file + "': " + want);
+        std::vector<std::string> out;
+        if (kind == Kind::oci_archive) {
+            auto idx = TRY_CTX(spec::parse_index(text), "'" + file + "': index.json");
+            for (const auto& m : idx.manifests) {
+                auto it = m.annotations.find(spec::kAnnotationRefName);
+                out.push_back(it == m.annotations.end() ? "" : it->second);
+            }
+            return out;
+        }
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        if (!j.is_array()) return error("'" + file + "': manifest.json: not a JSON array");
+        for (const auto& img : j) {
+            std::string first;
+            if (img.is_object() && img.contains("RepoTags") && img["RepoTags"].is_array() &&
+                !img["RepoTags"].empty() && img["RepoTags"][0].is_string())
+                first = img["RepoTags"][0].get<std::string>();
+            out.push_back(first);
+        }
+        return out;
+    }
+    return error("'" + file + "': no " + want);
 }
 
 Result<Kind> detect_archive(const std::string& file) {

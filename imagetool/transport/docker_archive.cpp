@@ -215,6 +215,9 @@ Result<Staged> stage_from_docker_archive(const std::string& file, const std::str
             s.name = want;
         else if ((*tags)[0].is_string())
             s.name = (*tags)[0].get<std::string>();
+        if (want.empty())
+            for (size_t i = 1; i < tags->size(); i++)
+                if ((*tags)[i].is_string()) s.aliases.push_back((*tags)[i].get<std::string>());
     }
     notes.push_back(what + " carries no registry manifest: made an OCI manifest " +
                     top.digest.str() + " with digests computed from the archive's files");

@@ -58,6 +58,9 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
 // What an archive file holds, by its entries: docker-archive (manifest.json) or oci-archive
 // (index.json), for `load`.
 Result<Kind> detect_archive(const std::string& file);
+// The images an archive holds, each by the name that selects it (an oci-archive's ref.name,
+// a docker-archive's first RepoTags entry; "" for an unnamed one).
+Result<std::vector<std::string>> archive_images(const std::string& file, Kind kind);
 
 // ---- internals shared by the transport files ----
 
@@ -65,6 +68,9 @@ Result<Kind> detect_archive(const std::string& file);
 struct Staged {
     spec::Descriptor top;
     std::string name;  // "" when unknown
+    // More names for the same image (a docker-archive's other RepoTags): a store destination
+    // given no name of its own takes them all, as docker load does.
+    std::vector<std::string> aliases;
 };
 
 // Reads blobs for staging: small documents whole, everything else copied into a store.

@@ -165,6 +165,13 @@ multi_image() {
 	[ "$status" -eq 0 ] || fail "$output"
 	umoci unpack --image "$L:src" "$TEST_DIR/umoci" >/dev/null
 	diff <(tree "$TEST_DIR/umoci/rootfs") <(tree "$TEST_DIR/berth/rootfs")
+	# Several images and tags in one archive (podman save -m): each tag becomes a name.
+	pm tag localhost/test:1 localhost/other:2
+	pm save -m --format docker-archive -o "$TEST_DIR/multi.tar" localhost/test:1 localhost/other:2
+	run "$BERTH_IMAGE" --store "$TEST_DIR/store2" load "$TEST_DIR/multi.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	run "$BERTH_IMAGE" --store "$TEST_DIR/store2" images --format json
+	[[ $output == *localhost/test* && $output == *localhost/other* ]] || fail "$output"
 	# skopeo reads berth's docker-archive as well.
 	run skopeo inspect --raw "docker-archive:$TEST_DIR/d.tar"
 	[ "$status" -eq 0 ] || fail "$output"
