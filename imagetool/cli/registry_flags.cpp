@@ -6,12 +6,16 @@
 namespace berth::image::cli {
 
 void add_registry_flags(Args& a, bool with_creds, const std::string& prefix) {
-    if (with_creds) a.option(prefix + "creds", "USER[:PASS]", "credentials for the registry");
-    a.option(prefix + "authfile", "FILE",
-             "auth file (default $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json)")
+    std::string side = prefix == "src-" ? "source: " : prefix == "dest-" ? "destination: " : "";
+    if (with_creds)
+        a.option(prefix + "creds", "USER[:PASS]", side + "credentials for the registry");
+    a.option(
+         prefix + "authfile", "FILE",
+         side + "auth file (default $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json)")
         .flag(prefix + "tls-verify",
-              "require HTTPS and verify certificates (default: true, except loopback)")
-        .option(prefix + "cert-dir", "DIR", "use certificates (*.crt, *.cert/*.key) from DIR");
+              side + "require HTTPS and verify certificates (default: true, except loopback)")
+        .option(prefix + "cert-dir", "DIR",
+                side + "use certificates (*.crt, *.cert/*.key) from DIR");
 }
 
 Result<RegistryOptions> registry_options(const Args& a, const std::string& registry,

@@ -336,6 +336,15 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
                 for (const auto& b : blobs)
                     TRY(transfer_blob(*from, movable, b, store.blob_path(b.digest)));
             }
+            // As pull does: a manifest's entry records its platform (an index's children
+            // carry their own).
+            if (!staged.top.platform) {
+                auto m = store.read_manifest(staged.top);
+                if (m)
+                    if (auto c = store.read_config(*m))
+                        staged.top.platform = spec::Platform{
+                            c->architecture, c->os, c->os_version, c->os_features, c->variant, {}};
+            }
             TRY(store.set_name(ref.str(), staged.top));
             if (dst.ref.empty())
                 for (const auto& alias : staged.aliases) {
