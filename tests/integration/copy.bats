@@ -109,6 +109,14 @@ multi_image() {
 	[ "$status" -eq 0 ] || fail "$output"
 	[ "$(raw_digest "docker://$REG/t/other:2")" = "$(raw_digest "oci:$L:src")" ]
 
+	# A registry serving corrupt blob bytes: one line naming the blob, no destination.
+	start_proxy --corrupt-blobs
+	run bimg copy "docker://$PROXY/t/app:1" "oci:$TEST_DIR/bad:x"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ] || fail "$output"
+	[[ $output == *"blob sha256:"* ]] || fail "$output"
+	[ ! -e "$TEST_DIR/bad" ]
+	[ -z "$(ls -A "$STORE/.berth/tmp")" ]
+
 	# The whole index with --all: skopeo sees the same index digest.
 	run bimg copy --all "oci:$L:multi" "docker://$REG/t/multi:1"
 	[ "$status" -eq 0 ] || fail "$output"
@@ -165,6 +173,12 @@ multi_image() {
 	[ "$status" -eq 0 ] || fail "$output"
 	umoci unpack --image "$L:src" "$TEST_DIR/umoci" >/dev/null
 	diff <(tree "$TEST_DIR/umoci/rootfs") <(tree "$TEST_DIR/berth/rootfs")
+	# podman loads berth's oci-archive too, under the name it records.
+	run bimg copy "oci:$L:src" "oci-archive:$TEST_DIR/o.tar:localhost/oa:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	run pm load -i "$TEST_DIR/o.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "sha256:$(pm image inspect --format '{{.Id}}' localhost/oa:1)" = "$cfg" ]
 	# Several images and tags in one archive (podman save -m): each tag becomes a name.
 	pm tag localhost/test:1 localhost/other:2
 	pm save -m --format docker-archive -o "$TEST_DIR/multi.tar" localhost/test:1 localhost/other:2
