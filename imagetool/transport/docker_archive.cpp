@@ -265,6 +265,12 @@ Status write_docker_archive(const Store& from, const spec::Descriptor& top, cons
         chain = chain.empty() ? diff.hex : sha256_of("sha256:" + chain + " " + diff.str()).hex;
         // The tar needs each file's size before its bytes: decompress to an unlinked file.
         int raw = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (raw < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+            // No O_TMPFILE on this filesystem: a named temporary file, unlinked at once.
+            std::string tmpl = dir + "/.berth-layer-XXXXXX";
+            raw = ::mkostemp(tmpl.data(), O_CLOEXEC);
+            if (raw >= 0) ::unlink(tmpl.c_str());
+        }
         if (raw < 0) return sys_error(what + ": temporary file in '" + dir + "'");
         UniqueFd tmp(raw);
         int64_t size = 0;
