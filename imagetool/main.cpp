@@ -29,6 +29,7 @@ constexpr Command kCommands[] = {
     {"inspect", c::cmd_inspect}, {"tag", c::cmd_tag},       {"rm", c::cmd_rm},
     {"gc", c::cmd_gc},           {"login", c::cmd_login},   {"logout", c::cmd_logout},
     {"unpack", c::cmd_unpack},   {"import", c::cmd_import}, {"umount", c::cmd_umount},
+    {"copy", c::cmd_copy},       {"save", c::cmd_save},     {"load", c::cmd_load},
 };
 
 std::string default_store() {
@@ -45,6 +46,10 @@ void print_help(const berth::Args& globals) {
         "Commands:\n"
         "  pull REF          pull an image from a registry into the store\n"
         "  push NAME [DST]   push an image from the store to a registry\n"
+        "  copy SRC DST      copy an image between transports (docker://, oci:,\n"
+        "                    oci-archive:, docker-archive:, berth:)\n"
+        "  save NAME FILE    write an image to an oci-archive or docker-archive\n"
+        "  load FILE         read an oci-archive or docker-archive into the store\n"
         "  images            list images in the store\n"
         "  inspect REF       show an image's config and manifest\n"
         "  tag SRC DST       give an image another name\n"

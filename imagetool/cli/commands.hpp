@@ -23,6 +23,10 @@ int cmd_rm(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_gc(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_login(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_logout(const GlobalOptions&, const std::vector<std::string>&);
+// transports (imagetool/transport)
+int cmd_copy(const GlobalOptions&, const std::vector<std::string>&);
+int cmd_save(const GlobalOptions&, const std::vector<std::string>&);
+int cmd_load(const GlobalOptions&, const std::vector<std::string>&);
 // layers and bundles (imagetool/layer, imagetool/bundle)
 int cmd_unpack(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_import(const GlobalOptions&, const std::vector<std::string>&);

@@ -5,20 +5,26 @@
 
 namespace berth::image::cli {
 
-void add_registry_flags(Args& a, bool with_creds) {
-    if (with_creds) a.option("creds", "USER[:PASS]", "credentials for the registry");
-    a.option("authfile", "FILE",
-             "auth file (default $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json)")
-        .flag("tls-verify",
-              "require HTTPS and verify certificates (default: true, except loopback)")
-        .option("cert-dir", "DIR", "use certificates (*.crt, *.cert/*.key) from DIR");
+void add_registry_flags(Args& a, bool with_creds, const std::string& prefix) {
+    std::string side = prefix == "src-" ? "source: " : prefix == "dest-" ? "destination: " : "";
+    if (with_creds)
+        a.option(prefix + "creds", "USER[:PASS]", side + "credentials for the registry");
+    a.option(
+         prefix + "authfile", "FILE",
+         side + "auth file (default $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json)")
+        .flag(prefix + "tls-verify",
+              side + "require HTTPS and verify certificates (default: true, except loopback)")
+        .option(prefix + "cert-dir", "DIR",
+                side + "use certificates (*.crt, *.cert/*.key) from DIR");
 }
 
 Result<RegistryOptions> registry_options(const Args& a, const std::string& registry,
-                                         bool with_creds) {
+                                         bool with_creds, const std::string& prefix) {
     RegistryOptions o;
-    if (a.has("tls-verify")) o.tls_verify = a.get_bool("tls-verify");
-    o.cert_dir = a.get("cert-dir");
+    if (a.has(prefix + "tls-verify")) o.tls_verify = a.get_bool(prefix + "tls-verify");
+    o.cert_dir = a.get(prefix + "cert-dir");
+    std::string authfile = a.get(prefix + "authfile");
+    if (authfile.empty() && !prefix.empty()) authfile = a.get("authfile");
     // $BERTH_CERTS_D: colon-separated certs.d roots instead of /etc/containers/certs.d and
     // /etc/docker/certs.d (tests and unprivileged users point it at their own tree).
     if (const char* env = std::getenv("BERTH_CERTS_D"); env && *env) {
@@ -31,10 +37,10 @@ Result<RegistryOptions> registry_options(const Args& a, const std::string& regis
             start = colon + 1;
         }
     }
-    if (with_creds && a.has("creds")) {
-        o.creds = TRY(parse_creds(a.get("creds")));
+    if (with_creds && a.has(prefix + "creds")) {
+        o.creds = TRY(parse_creds(a.get(prefix + "creds")));
     } else if (with_creds) {
-        o.creds = TRY(lookup_credentials(registry, a.get("authfile")));
+        o.creds = TRY(lookup_credentials(registry, authfile));
     }
     return o;
 }

@@ -82,15 +82,8 @@ bool blob_unknown(const Error& e) {
 
 Result<PushResult> push_image(const Store& store, const std::string& source, const Reference& dest,
                               const PushOptions& opts, PushObserver* observer) {
-    PushObserver null_observer;
-    PushObserver& obs = observer ? *observer : null_observer;
     auto lock = TRY(store.shared());
     auto top = TRY(store.lookup(source));
-    Plan plan = TRY(make_plan(store, top));
-    if (dest.digest && *dest.digest != top.digest)
-        return error("destination pins " + dest.digest->str() + " but the image is " +
-                     top.digest.str());
-
     // A source that names another repository of the same registry is where blobs can be
     // mounted from without sending them.
     std::string from;
@@ -98,6 +91,19 @@ Result<PushResult> push_image(const Store& store, const std::string& source, con
                                              src->repository != dest.repository &&
                                              store.find(src->str()))
         from = src->repository;
+    return push_descriptor(store, top, dest, opts, observer, from);
+}
+
+Result<PushResult> push_descriptor(const Store& store, const spec::Descriptor& top,
+                                   const Reference& dest, const PushOptions& opts,
+                                   PushObserver* observer, const std::string& from) {
+    PushObserver null_observer;
+    PushObserver& obs = observer ? *observer : null_observer;
+    Plan plan = TRY(make_plan(store, top));
+    if (dest.digest && *dest.digest != top.digest)
+        return error("destination pins " + dest.digest->str() + " but the image is " +
+                     top.digest.str());
+
     std::string scope = "repository:" + dest.repository + ":pull,push";
     if (!from.empty()) scope += " repository:" + from + ":pull";
 

@@ -42,5 +42,10 @@ struct PushResult {
 // the store. Nothing is sent when the local image is incomplete.
 Result<PushResult> push_image(const Store& store, const std::string& source, const Reference& dest,
                               const PushOptions& opts, PushObserver* observer = nullptr);
+// The same for a manifest or index the caller already resolved in `store` (copy's staging
+// store); blobs are mounted from repository `from` of the same registry when it is given.
+Result<PushResult> push_descriptor(const Store& store, const spec::Descriptor& top,
+                                   const Reference& dest, const PushOptions& opts,
+                                   PushObserver* observer = nullptr, const std::string& from = "");
 
 }  // namespace berth::image

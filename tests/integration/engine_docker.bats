@@ -576,3 +576,23 @@ requires_compose() { command -v docker-compose >/dev/null || skip "docker-compos
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"$(dk inspect --format '{{.Id}}' "$r")"* ]]
 }
+
+# berth-image's docker-archive transport against Docker's own save and load (copy.bats does
+# the same with podman): what `docker save` writes (legacy layer directories, manifest.json)
+# loads into the store, and the archive berth-image writes from it `docker load`s back to the
+# same image ID (the config is kept) and runs.
+@test "[berth] berth-image reads docker save and writes an archive docker load takes back" {
+	local st="$DK/work/store-$$" out
+	dk save -o "$DK/work/saved.tar" "$IMG"
+	run "$BERTH_IMAGE" --store "$st" load "$DK/work/saved.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	run "$BERTH_IMAGE" --store "$st" copy "$IMG" "docker-archive:$DK/work/berth.tar:berth-test/archived:2"
+	[ "$status" -eq 0 ] || fail "$output"
+	run dk load -i "$DK/work/berth.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(dk image inspect -f '{{.Id}}' berth-test/archived:2)" = "$(dk image inspect -f '{{.Id}}' "$IMG")" ]
+	out=$(dk run --rm --network none berth-test/archived:2 cat /www/index.html)
+	dk rmi berth-test/archived:2 >/dev/null
+	rm -rf "$st" "$DK/work/saved.tar" "$DK/work/berth.tar"
+	[ "$out" = served-by-docker ]
+}
