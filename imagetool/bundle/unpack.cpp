@@ -67,6 +67,7 @@ layer::ApplyOptions apply_options(const UnpackOptions& opts) {
         o.rootless = true;
         o.chown = o.mknod = false;
     }
+    if (opts.no_chown) o.chown = o.record_owners = false;
     return o;
 }
 
@@ -112,8 +113,10 @@ Status write_config(const Image& image, const std::string& dir, const UnpackOpti
 
 Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std::string& dir,
                                   const UnpackOptions& opts) {
-    if (opts.snapshot && opts.bundle.rootless && geteuid() == 0)
-        return error("--snapshot with --rootless: the layer cache holds root's layers");
+    if (opts.snapshot && (opts.bundle.rootless || opts.no_chown) && geteuid() == 0)
+        return error(std::string("--snapshot with ") +
+                     (opts.no_chown ? "--no-chown" : "--rootless") +
+                     ": the layer cache holds root's layers, with their owners");
     UnpackOptions o = opts;
     UnpackResult res;
     if (o.snapshot && geteuid() != 0) {

@@ -306,6 +306,7 @@ class Applier {
     // The owner the caller cannot give, recorded where rootless runtimes and tools
     // (umoci, PRoot, runROOTLESS) read it.
     Status set_rootless_owner(const std::string& path, const Entry& e, bool nofollow) {
+        if (!opts_.record_owners) return ok();
         std::string v = rootless_xattr(uint32_t(e.uid), uint32_t(e.gid));
         if (v.empty()) return ok();
         int rc = nofollow ? lsetxattr(path.c_str(), kRootlessXattr, v.data(), v.size(), 0)

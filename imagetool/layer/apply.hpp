@@ -25,6 +25,8 @@ struct ApplyOptions {
     // is done (a 0550 root/ still gets its files), devices become empty files. Implies
     // !chown and !mknod.
     bool rootless = false;
+    // Rootless: record owners in user.rootlesscontainers (off: --no-chown drops them).
+    bool record_owners = true;
     // "sha256:<hex>" the uncompressed stream must hash to; empty skips the check.
     std::string expected_diff_id;
 };

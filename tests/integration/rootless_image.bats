@@ -166,6 +166,12 @@ image_in() {
 	grep -q "^home/g f .*xattr:user.rootlesscontainers=08ffffffff0f1005$" "$TEST_DIR/t-berth"
 	grep -q "^dev/null f 0666 .* 0 " "$TEST_DIR/t-berth"
 	grep -q "^dev/fifo p 0600 " "$TEST_DIR/t-berth"
+	# --no-chown: the same tree, no owner recorded anywhere.
+	run B unpack --no-chown localhost/hostile:1 "$W/nc"
+	[ "$status" -eq 0 ] || fail "$output"
+	tree --mtime "$W/nc/rootfs" >"$TEST_DIR/t-nc"
+	! grep -q rootlesscontainers "$TEST_DIR/t-nc"
+	diff <(sed 's/ xattr:.*//' "$TEST_DIR/t-berth") "$TEST_DIR/t-nc"
 	# The user can remove what was unpacked only after opening the directories (as with umoci);
 	# a failed unpack cleans up by itself: a third layer escaping the root fails the unpack.
 	python3 -c 'import tarfile,io,sys
