@@ -272,8 +272,11 @@ class Applier {
             modes_.set_final(*dir, mode);
             mode |= 0700;
         }
+        // Setting a user.* xattr needs write permission on the file: rootless, while the
+        // file is still 0600, before a 0400 or 0000 mode.
+        if (opts_.rootless) TRY(set_xattrs(fd_path(fd), e, false));
         if (fchmod(fd, mode) < 0) return sys_error("chmod");
-        return set_xattrs(fd_path(fd), e, false);
+        return opts_.rootless ? ok() : set_xattrs(fd_path(fd), e, false);
     }
 
     Status set_xattrs(const std::string& path, const Entry& e, bool nofollow) {
@@ -412,8 +415,9 @@ class Applier {
         if (opts_.chown && fchownat(fd.get(), "", e.uid, e.gid, AT_EMPTY_PATH) < 0)
             return sys_error("chown node");
         std::string p = fd_path(fd.get());
+        if (opts_.rootless) TRY(set_xattrs(p, e, false));  // before the mode (see above)
         if (chmod(p.c_str(), e.perm) < 0) return sys_error("chmod node");
-        TRY(set_xattrs(p, e, false));
+        if (!opts_.rootless) TRY(set_xattrs(p, e, false));
         auto t = times_of(e);
         if (utimensat(AT_FDCWD, p.c_str(), t.data(), 0) < 0) return sys_error("set node times");
         return true;

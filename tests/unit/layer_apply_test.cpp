@@ -297,6 +297,7 @@ TEST_F(Apply, RootlessReadOnlyDirectoriesOwnersDevices) {
     auto r = apply(Tar()
                        .dir("root", 0550)
                        .file("root/f", "x", 0400, 1000, 100)
+                       .file("root/zero", "0", 0000, 7, 7)
                        .dir("root/sub", 0500)
                        .file("root/sub/g", "y", 0644)
                        .dir("locked", 0000)
