@@ -116,10 +116,23 @@ Status mkdir_p(const std::string& path, mode_t mode) {
     return ok();
 }
 
+void allow_owner_rwx(int dirfd, const char* name) {
+    // O_PATH and the magic link: the directory may not be readable, and fchmodat cannot be
+    // told not to follow a symlink.
+    UniqueFd fd(::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISDIR(st.st_mode)) return;
+    // Root needs no opening up (and a chmod on an overlay would copy the directory up).
+    if ((st.st_mode & 0700) == 0700 || ::geteuid() == 0 || st.st_uid != ::geteuid()) return;
+    std::string p = "/proc/self/fd/" + std::to_string(fd.get());
+    (void)::chmod(p.c_str(), (st.st_mode & 07777) | 0700);
+}
+
 namespace {
 Status remove_at(int dirfd, const char* name) {
     if (::unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return ok();
     if (errno != EISDIR && errno != EPERM) return sys_error(std::string("unlink '") + name + "'");
+    allow_owner_rwx(dirfd, name);
     UniqueFd d(::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) return sys_error(std::string("open '") + name + "'");
     DIR* dir = ::fdopendir(::dup(d.get()));

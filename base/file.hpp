@@ -31,6 +31,10 @@ Status write_file_at(int dirfd, const std::string& name, std::string_view data);
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
 // rm -rf; missing is fine.
 Status remove_all(const std::string& path);
+// A directory `name` in `dirfd` that the caller owns but cannot read, write or search (an
+// image's 0500 root/ unpacked rootless) is made rwx for its owner so its contents can be
+// removed. Anything else is left alone: the removal that follows reports it.
+void allow_owner_rwx(int dirfd, const char* name);
 bool path_exists(const std::string& path);
 
 }  // namespace berth

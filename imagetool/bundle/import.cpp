@@ -74,7 +74,11 @@ Result<spec::Descriptor> import_image(Store& store, const std::string& src, cons
     auto lock = TRY(store.shared());
     GzipLayerWriter out(TRY(store.create_blob()));
     if (S_ISDIR(st.st_mode)) {
-        TRY(layer::write_tree_tar(src, [&](const void* d, size_t n) { return out.write(d, n); }));
+        // A normal user's files are root's in the image (their user namespace maps them so),
+        // and a rootless unpack's recorded owners go back into the layer.
+        layer::TreeOwners owners{geteuid() != 0, geteuid(), getegid()};
+        TRY(layer::write_tree_tar(
+            src, [&](const void* d, size_t n) { return out.write(d, n); }, owners));
     } else if (S_ISREG(st.st_mode)) {
         UniqueFd fd(open(src.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) return sys_error("open '" + src + "'");

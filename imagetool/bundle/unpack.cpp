@@ -63,7 +63,11 @@ void cleanup(const std::string& dir, bool created) {
 layer::ApplyOptions apply_options(const UnpackOptions& opts) {
     layer::ApplyOptions o = layer::default_apply_options();
     o.limits = opts.limits;
-    if (opts.bundle.rootless) o.chown = o.mknod = false;
+    if (opts.bundle.rootless) {
+        o.rootless = true;
+        o.chown = o.mknod = false;
+    }
+    if (opts.no_chown) o.chown = o.record_owners = false;
     return o;
 }
 
@@ -109,22 +113,34 @@ Status write_config(const Image& image, const std::string& dir, const UnpackOpti
 
 Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std::string& dir,
                                   const UnpackOptions& opts) {
-    if (opts.snapshot && opts.bundle.rootless)
-        return error("--snapshot needs root (overlay mounts and whiteout devices)");
+    if (opts.snapshot && (opts.bundle.rootless || opts.no_chown) && geteuid() == 0)
+        return error(std::string("--snapshot with ") +
+                     (opts.no_chown ? "--no-chown" : "--rootless") +
+                     ": the layer cache holds root's layers, with their owners");
+    UnpackOptions o = opts;
+    UnpackResult res;
+    if (o.snapshot && geteuid() != 0) {
+        // overlayfs lets an unprivileged user mount it inside a user namespace (5.11+, with
+        // userxattr), but that mount lives only in the namespace: it would be gone when this
+        // process exits, before any runtime sees the bundle.
+        o.snapshot = false;
+        res.warnings.push_back(
+            "--snapshot: unpacked in full instead: an unprivileged user's overlay mount exists "
+            "only inside its own user namespace and would not outlive berth-image");
+    }
     // Shared lock: gc waits until the blobs are read.
     auto lock = TRY(store.shared());
     Image image = TRY(store.load_image(ref, opts.platform));
     bool created = TRY(prepare_dir(dir));
-    UnpackResult res;
     res.layers = image.layers().size();
     auto st = [&]() -> Status {
-        if (opts.snapshot) {
-            auto chains = TRY(ensure_layers(store, image, apply_options(opts)));
+        if (o.snapshot) {
+            auto chains = TRY(ensure_layers(store, image, apply_options(o)));
             TRY(mount_snapshot(store.dir(), chains, dir));
         } else {
-            TRY(full_unpack(store, image, dir, opts, res));
+            TRY(full_unpack(store, image, dir, o, res));
         }
-        return write_config(image, dir, opts);
+        return write_config(image, dir, o);
     }();
     if (!st) {
         cleanup(dir, created);

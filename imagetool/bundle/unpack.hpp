@@ -15,7 +15,8 @@ namespace berth::image::bundle {
 struct UnpackOptions {
     BundleOptions bundle;
     bool snapshot = false;
-    int jobs = 4;  // accepted, unused: snapshot layers apply in order (docs/layers.md)
+    bool no_chown = false;  // every file the caller's, no owner recorded
+    int jobs = 4;           // accepted, unused: snapshot layers apply in order (docs/layers.md)
     layer::Limits limits;
     spec::Platform platform = spec::host_platform();
 };

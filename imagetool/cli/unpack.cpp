@@ -1,5 +1,5 @@
-// berth-image unpack [--snapshot] [--rootless] [--entrypoint CMD] [--volume H:C[:ro]]...
-//                    [--platform P] REF DIR [-- ARGS...]
+// berth-image unpack [--snapshot] [--rootless] [--no-chown] [--entrypoint CMD]
+//                    [--volume H:C[:ro]]... [--platform P] REF DIR [-- ARGS...]
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,7 +14,9 @@ namespace berth::image::cli {
 int cmd_unpack(const GlobalOptions& g, const std::vector<std::string>& argv) {
     Args a;
     a.flag("snapshot", "rootfs as an overlay of cached layers (a second bundle costs a mount)")
-        .flag("rootless", "user-namespaced config; files owned by the caller")
+        .flag("rootless",
+              "user-namespaced config; files owned by the caller (the default when not root)")
+        .flag("no-chown", "every file the caller's; owners neither set nor recorded")
         .option("entrypoint", "JSON|CMD", "replace the image's Entrypoint (and drop its Cmd)")
         .option("volume", "HOST:CTR[:ro]", "bind HOST at CTR instead of a tmpfs (repeatable)")
         .option("platform", "OS/ARCH[/VARIANT]", "image platform (default: this host)")
@@ -39,7 +41,9 @@ int cmd_unpack(const GlobalOptions& g, const std::vector<std::string>& argv) {
     }
     bundle::UnpackOptions o;
     o.snapshot = a.get_bool("snapshot");
-    o.bundle.rootless = a.get_bool("rootless");
+    o.no_chown = a.get_bool("no-chown");
+    // Not root: nothing else could run the bundle, nor could the files get their owners.
+    o.bundle.rootless = a.get_bool("rootless") || geteuid() != 0;
     o.bundle.terminal = a.get_bool("terminal");
     o.bundle.uid = getuid();
     o.bundle.gid = getgid();

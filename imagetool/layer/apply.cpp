@@ -14,10 +14,12 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
 
 #include "base/in_root.hpp"
 #include "base/unique_fd.hpp"
 #include "imagetool/layer/path.hpp"
+#include "imagetool/layer/unpriv.hpp"
 #include "imagetool/layer/whiteout.hpp"
 
 namespace berth::image::layer {
@@ -43,6 +45,16 @@ class Applier {
             if (!st) return std::move(st).error().with_context("layer entry '" + e.name + "'");
         }
         TRY(set_dir_times());
+        // After the times: a directory about to become 0000 must still be opened to set them
+        // (a mode change leaves mtime alone).
+        if (opts_.rootless) TRY(modes_.restore(root_));
+        if (devices_)
+            warn(std::to_string(devices_) + " device node(s) cannot be made without privilege: " +
+                 "left as empty files, as umoci --rootless does (first '" + first_device_ + "')");
+        if (link_owners_)
+            warn(std::to_string(link_owners_) + " symlink(s) owned by other ids: owner not " +
+                 "recorded (the kernel refuses user.* xattrs on symlinks; first '" +
+                 first_link_owner_ + "')");
         res_.entries = reader->entries();
         res_.diff_id = TRY(reader->finish());
         if (!opts_.expected_diff_id.empty() && res_.diff_id != opts_.expected_diff_id)
@@ -72,6 +84,10 @@ class Applier {
             return ParentAndName{UniqueFd(d), clean.substr(slash + 1)};
         }
         auto r = resolve_entry_parent(root_, clean);
+        if (!r && opts_.rootless && r.error().code() == EACCES) {
+            TRY(modes_.open_up_path(root_, clean));
+            r = resolve_entry_parent(root_, clean);
+        }
         if (!r && implicit_for && r.error().code() == ENOENT) {
             TRY(make_parents(clean, *implicit_for));
             r = resolve_entry_parent(root_, clean);
@@ -79,6 +95,7 @@ class Applier {
         if (!r) return std::move(r).error();
         auto pn = std::move(r).value();
         TRY(keep_times(pn.dir.get()));
+        if (opts_.rootless) TRY(modes_.open_up(pn.dir.get(), parent));
         int d = fcntl(pn.dir.get(), F_DUPFD_CLOEXEC, 3);
         if (d >= 0) {
             cache_fd_.reset(d);
@@ -101,6 +118,11 @@ class Applier {
             if (fstatat(pn.dir.get(), pn.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
             if (errno != ENOENT) return sys_error("stat parent '" + prefix + "'");
             TRY(keep_times(pn.dir.get()));
+            if (opts_.rootless) {
+                size_t slash = prefix.rfind('/');
+                TRY(modes_.open_up(pn.dir.get(),
+                                   slash == std::string::npos ? "" : prefix.substr(0, slash)));
+            }
             if (mkdirat(pn.dir.get(), pn.name.c_str(), 0700) < 0)
                 return sys_error("create parent '" + prefix + "'");
             UniqueFd fd(openat(pn.dir.get(), pn.name.c_str(),
@@ -204,7 +226,7 @@ class Applier {
                 "(CVE-2021-29136)");
         UniqueFd fd(openat(root_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd) return sys_error("open root");
-        TRY(set_owner_mode(fd.get(), e));
+        TRY(set_owner_mode(fd.get(), e, ""));
         dir_times_.push_back({"", times_of(e)});
         return ok();
     }
@@ -241,14 +263,27 @@ class Applier {
         return {e.has_atime ? e.atime : e.mtime, e.mtime};
     }
 
-    Status set_owner_mode(int fd, const Entry& e) {
+    // `dir`: the directory's path when fd is one. Rootless, a directory stays rwx for its
+    // owner until the layer is done: its own entries come after it.
+    Status set_owner_mode(int fd, const Entry& e, const std::optional<std::string>& dir = {}) {
         if (opts_.chown && fchown(fd, e.uid, e.gid) < 0) return sys_error("chown");
-        if (fchmod(fd, e.perm) < 0) return sys_error("chmod");
-        return set_xattrs(fd_path(fd), e, false);
+        mode_t mode = e.perm;
+        if (opts_.rootless && dir) {
+            modes_.set_final(*dir, mode);
+            mode |= 0700;
+        }
+        // Setting a user.* xattr needs write permission on the file: rootless, while the
+        // file is still 0600, before a 0400 or 0000 mode.
+        if (opts_.rootless) TRY(set_xattrs(fd_path(fd), e, false));
+        if (fchmod(fd, mode) < 0) return sys_error("chmod");
+        return opts_.rootless ? ok() : set_xattrs(fd_path(fd), e, false);
     }
 
     Status set_xattrs(const std::string& path, const Entry& e, bool nofollow) {
+        if (opts_.rootless) TRY(set_rootless_owner(path, e, nofollow));
         for (const auto& x : e.xattrs) {
+            // Rootless, the owner recorded is the entry's, never one the layer claims.
+            if (opts_.rootless && x.name == kRootlessXattr) continue;
             // overlayfs reads trusted.overlay.* as its own metadata (opaque, redirect): a layer
             // must not be able to steer the snapshot's overlay, nor differ between the modes.
             if (x.name.starts_with("trusted.overlay.")) {
@@ -271,12 +306,28 @@ class Applier {
         return ok();
     }
 
+    // The owner the caller cannot give, recorded where rootless runtimes and tools
+    // (umoci, PRoot, runROOTLESS) read it.
+    Status set_rootless_owner(const std::string& path, const Entry& e, bool nofollow) {
+        if (!opts_.record_owners) return ok();
+        std::string v = rootless_xattr(uint32_t(e.uid), uint32_t(e.gid));
+        if (v.empty()) return ok();
+        int rc = nofollow ? lsetxattr(path.c_str(), kRootlessXattr, v.data(), v.size(), 0)
+                          : setxattr(path.c_str(), kRootlessXattr, v.data(), v.size(), 0);
+        if (rc == 0) return ok();
+        if (nofollow && errno == EPERM) {
+            if (link_owners_++ == 0) first_link_owner_ = e.name;
+            return ok();
+        }
+        return sys_error(std::string("set xattr '") + kRootlessXattr + "'");
+    }
+
     Status make_dir(int dir, const std::string& name, const std::string& clean, const Entry& e,
                     bool existed) {
         if (!existed && mkdirat(dir, name.c_str(), 0700) < 0) return sys_error("mkdir");
         UniqueFd fd(openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return sys_error("open directory");
-        TRY(set_owner_mode(fd.get(), e));
+        TRY(set_owner_mode(fd.get(), e, clean));
         dir_times_.push_back({clean, times_of(e)});
         return ok();
     }
@@ -315,7 +366,8 @@ class Applier {
         if (symlinkat(e.link.c_str(), dir, name.c_str()) < 0) return sys_error("symlink");
         if (opts_.chown && fchownat(dir, name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) < 0)
             return sys_error("chown symlink");
-        if (!e.xattrs.empty()) TRY(set_xattrs(fd_path(dir) + "/" + name, e, true));
+        if (!e.xattrs.empty() || opts_.rootless)
+            TRY(set_xattrs(fd_path(dir) + "/" + name, e, true));
         auto t = times_of(e);
         if (utimensat(dir, name.c_str(), t.data(), AT_SYMLINK_NOFOLLOW) < 0)
             return sys_error("set symlink times");
@@ -345,6 +397,7 @@ class Applier {
         mode_t type = e.type == EntryType::chr   ? S_IFCHR
                       : e.type == EntryType::blk ? S_IFBLK
                                                  : S_IFIFO;
+        if (type != S_IFIFO && opts_.rootless) return make_device_placeholder(dir, name, e);
         if (type != S_IFIFO && !opts_.mknod) {
             warn("'" + e.name + "': device node skipped (not root)");
             return false;
@@ -362,10 +415,24 @@ class Applier {
         if (opts_.chown && fchownat(fd.get(), "", e.uid, e.gid, AT_EMPTY_PATH) < 0)
             return sys_error("chown node");
         std::string p = fd_path(fd.get());
+        if (opts_.rootless) TRY(set_xattrs(p, e, false));  // before the mode (see above)
         if (chmod(p.c_str(), e.perm) < 0) return sys_error("chmod node");
-        TRY(set_xattrs(p, e, false));
+        if (!opts_.rootless) TRY(set_xattrs(p, e, false));
         auto t = times_of(e);
         if (utimensat(AT_FDCWD, p.c_str(), t.data(), 0) < 0) return sys_error("set node times");
+        return true;
+    }
+
+    // An empty file with the device's mode, owner record and times, as umoci leaves it: a
+    // runtime can bind the host's device onto it.
+    Result<bool> make_device_placeholder(int dir, const std::string& name, const Entry& e) {
+        UniqueFd fd(
+            openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd) return sys_error("create device placeholder");
+        TRY(set_owner_mode(fd.get(), e));
+        auto t = times_of(e);
+        if (futimens(fd.get(), t.data()) < 0) return sys_error("set times");
+        if (devices_++ == 0) first_device_ = e.name;
         return true;
     }
 
@@ -387,6 +454,9 @@ class Applier {
     const ApplyOptions& opts_;
     ApplyResult res_;
     LayerEntries mine_;
+    DirModes modes_;  // rootless: directories held open to their owner
+    uint64_t devices_ = 0, link_owners_ = 0;
+    std::string first_device_, first_link_owner_;
     std::vector<std::pair<std::string, std::array<struct timespec, 2>>> dir_times_;
     std::string cache_path_;
     UniqueFd cache_fd_;
@@ -400,12 +470,15 @@ class Applier {
 
 ApplyOptions default_apply_options() {
     ApplyOptions o;
-    o.chown = o.mknod = geteuid() == 0;
+    o.rootless = geteuid() != 0;
+    o.chown = o.mknod = !o.rootless;
     return o;
 }
 
 Result<ApplyResult> apply_tar(int root_fd, Stream& tar, const ApplyOptions& opts) {
-    Applier a(root_fd, opts);
+    ApplyOptions o = opts;
+    if (o.rootless) o.chown = o.mknod = false;
+    Applier a(root_fd, o);
     return a.run(tar);
 }
 

@@ -10,6 +10,7 @@
 #include "base/result.hpp"
 #include "imagetool/layer/decompress.hpp"
 #include "imagetool/layer/tar_reader.hpp"
+#include "imagetool/layer/unpriv.hpp"
 
 namespace berth::image::layer {
 
@@ -17,13 +18,20 @@ struct ApplyOptions {
     Limits limits;
     // Numeric owners from the tar. Off rootless: everything belongs to the caller.
     bool chown = true;
-    // Character and block devices. Off rootless: they are skipped with a warning.
+    // Character and block devices. Off (and not rootless): they are skipped with a warning.
     bool mknod = true;
+    // Unprivileged extraction, as umoci's --rootless: owners other than root are recorded in
+    // the user.rootlesscontainers xattr, directories stay open to their owner until the layer
+    // is done (a 0550 root/ still gets its files), devices become empty files. Implies
+    // !chown and !mknod.
+    bool rootless = false;
+    // Rootless: record owners in user.rootlesscontainers (off: --no-chown drops them).
+    bool record_owners = true;
     // "sha256:<hex>" the uncompressed stream must hash to; empty skips the check.
     std::string expected_diff_id;
 };
 
-// Options for the calling user: chown and mknod only with euid 0.
+// Options for the calling user: chown and mknod with euid 0, rootless otherwise.
 ApplyOptions default_apply_options();
 
 struct ApplyResult {

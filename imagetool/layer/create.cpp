@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "imagetool/layer/unpriv.hpp"
 
 namespace berth::image::layer {
 namespace {
@@ -27,6 +28,13 @@ struct Writer {
     bool failed = false;
     std::map<std::pair<dev_t, ino_t>, std::string> links;
     std::vector<char> buf = std::vector<char>(1u << 20);
+    TreeOwners owners;
+
+    void map_owner(archive_entry* e, const struct stat& st) const {
+        if (!owners.rootless) return;
+        if (st.st_uid == owners.uid) archive_entry_set_uid(e, 0);
+        if (st.st_gid == owners.gid) archive_entry_set_gid(e, 0);
+    }
 
     static la_ssize_t write_cb(::archive*, void* self, const void* data, size_t len) {
         auto* w = static_cast<Writer*>(self);
@@ -65,6 +73,14 @@ struct Writer {
             std::string v(size_t(vn), '\0');
             vn = fgetxattr(fd, name.c_str(), v.data(), v.size());
             if (vn < 0) continue;
+            if (owners.rootless && name == kRootlessXattr) {
+                v.resize(size_t(vn));
+                if (auto o = parse_rootless_xattr(v)) {
+                    if (o->first != kRootlessNoop) archive_entry_set_uid(e, o->first);
+                    if (o->second != kRootlessNoop) archive_entry_set_gid(e, o->second);
+                }
+                continue;
+            }
             archive_entry_xattr_add_entry(e, name.c_str(), v.data(), size_t(vn));
         }
         return ok();
@@ -77,6 +93,7 @@ struct Writer {
         if (S_ISSOCK(st.st_mode)) return ok();  // sockets are not layer content
         archive_entry* e = archive_entry_new();
         archive_entry_copy_stat(e, &st);
+        map_owner(e, st);
         archive_entry_set_pathname(e, path.c_str());
         archive_entry_set_uname(e, "");
         archive_entry_set_gname(e, "");
@@ -164,9 +181,10 @@ struct Writer {
 
 }  // namespace
 
-Status write_tree_tar(const std::string& dir, const TarSink& sink) {
+Status write_tree_tar(const std::string& dir, const TarSink& sink, const TreeOwners& owners) {
     Writer w;
     w.sink = &sink;
+    w.owners = owners;
     w.a = archive_write_new();
     archive_write_set_format_pax_restricted(w.a);
     archive_write_set_bytes_per_block(w.a, 10240);
@@ -183,6 +201,7 @@ Status write_tree_tar(const std::string& dir, const TarSink& sink) {
     if (fstat(root.get(), &st) < 0) return sys_error("stat '" + dir + "'");
     archive_entry* e = archive_entry_new();
     archive_entry_copy_stat(e, &st);
+    w.map_owner(e, st);
     archive_entry_set_pathname(e, "./");
     archive_entry_set_size(e, 0);
     Status s = w.header(e, "./");

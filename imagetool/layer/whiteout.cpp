@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/file.hpp"
 #include "base/unique_fd.hpp"
 
 namespace berth::image::layer {
@@ -67,6 +68,7 @@ void LayerEntries::add(const std::string& path) {
 Status remove_tree(int dir_fd, const std::string& name) {
     if (unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return ok();
     if (errno != EISDIR && errno != EPERM) return sys_error("remove '" + name + "'");
+    allow_owner_rwx(dir_fd, name.c_str());
     UniqueFd d(openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) return sys_error("open '" + name + "'");
     auto children = TRY_CTX(list_dir(d.get()), "'" + name + "'");

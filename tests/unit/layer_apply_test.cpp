@@ -276,5 +276,57 @@ TEST_F(Apply, SparseAndEmptyFiles) {
     EXPECT_EQ(lst("empty").st_size, 0);
 }
 
+TEST(RootlessXattr, EncodesAsUmociDoes) {
+    EXPECT_EQ(rootless_xattr(0, 0), "");
+    // umoci writes 0 (the caller) as NoopID, 4294967295.
+    EXPECT_EQ(rootless_xattr(0, 5), std::string("\x08\xff\xff\xff\xff\x0f\x10\x05", 8));
+    EXPECT_EQ(rootless_xattr(1000, 100), std::string("\x08\xe8\x07\x10\x64", 5));
+}
+
+// umoci's rootless unpack: read-only directories get their files, and their modes after; owners
+// go to user.rootlesscontainers; devices become empty files; whiteouts in a 0500 directory.
+TEST_F(Apply, RootlessReadOnlyDirectoriesOwnersDevices) {
+    std::string probe = top_ + "/xattr-probe";
+    ASSERT_TRUE(write_file_atomic(probe, "").ok());
+    if (setxattr(probe.c_str(), "user.probe", "1", 1, 0) < 0) {
+        unlink(probe.c_str());
+        GTEST_SKIP() << "filesystem has no user xattrs";
+    }
+    unlink(probe.c_str());
+    opts_.rootless = true;
+    auto r = apply(Tar()
+                       .dir("root", 0550)
+                       .file("root/f", "x", 0400, 1000, 100)
+                       .file("root/zero", "0", 0000, 7, 7)
+                       .dir("root/sub", 0500)
+                       .file("root/sub/g", "y", 0644)
+                       .dir("locked", 0000)
+                       .file("locked/in", "z")
+                       .node("null", S_IFCHR, 1, 3)
+                       .str());
+    ASSERT_TRUE(r) << r.error().str();
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_NE(r->warnings[0].find("1 device node(s)"), std::string::npos) << r->warnings[0];
+    EXPECT_EQ(lst("root").st_mode & 07777, 0550u);
+    EXPECT_EQ(lst("root/sub").st_mode & 07777, 0500u);
+    EXPECT_EQ(lst("locked").st_mode & 07777, 0000u);
+    EXPECT_TRUE(S_ISREG(lst("null").st_mode));
+    EXPECT_EQ(lst("null").st_size, 0);
+    char buf[16] = {};
+    ASSERT_EQ(getxattr(in_root("root/f").c_str(), kRootlessXattr, buf, sizeof buf), 5);
+    EXPECT_EQ(std::string(buf, 5), rootless_xattr(1000, 100));
+    EXPECT_LT(getxattr(in_root("root/sub/g").c_str(), kRootlessXattr, buf, sizeof buf), 0);
+    // A later layer adds to the read-only directories and whites out in them.
+    r = apply(
+        Tar().file("root/sub/.wh.g", "").file("root/sub/h", "h").file("locked/more", "m").str());
+    ASSERT_TRUE(r) << r.error().str();
+    EXPECT_EQ(lst("root/sub").st_mode & 07777, 0500u);
+    EXPECT_EQ(lst("locked").st_mode & 07777, 0000u);
+    chmod(in_root("locked").c_str(), 0700);
+    EXPECT_FALSE(exists("root/sub/g"));
+    EXPECT_EQ(content("root/sub/h"), "h");
+    EXPECT_EQ(content("locked/more"), "m");
+}
+
 }  // namespace
 }  // namespace berth::image::layer::testing

@@ -164,6 +164,12 @@ class LayerFixture : public ::testing::Test {
         rootfd_.reset(open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         ASSERT_TRUE(rootfd_.valid());
         opts_ = default_apply_options();
+        // BERTH_TEST_ROOTLESS=1: the hostile corpus again through the rootless applier
+        // (held-back directory modes, recorded owners), which must stay as contained.
+        if (const char* r = getenv("BERTH_TEST_ROOTLESS"); r && *r == '1') {
+            opts_.rootless = true;
+            opts_.chown = opts_.mknod = false;
+        }
     }
     void TearDown() override {
         EXPECT_TRUE(canary_intact()) << "something outside the root was touched";

@@ -1,0 +1,282 @@
+#!/usr/bin/env bats
+# Rootless berth-image: a throwaway unprivileged user this file creates (and removes) imports,
+# pulls and unpacks into a store under its home, and berth runs the bundle as that user.
+# `umoci unpack --rootless` of the same image as the same user is the oracle for the tree:
+# modes (a RHEL-style 0550 root/ with files in it), owners kept in user.rootlesscontainers,
+# device nodes, whiteouts in read-only directories.
+
+load helpers
+load ../helpers/registry
+
+RL_USER=${RL_USER:-berthri$$}
+DIGEST="$BERTH_SRC/tests/helpers/tree_digest.py"
+OCI_IMAGE="$BERTH_SRC/tests/helpers/oci_image.py"
+
+# as_user CMD...: CMD as the throwaway user, with its own HOME and XDG dirs.
+as_user() {
+	runuser -u "$RL_USER" -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME="$RL_HOME" USER="$RL_USER" XDG_RUNTIME_DIR="$RL_XDG" ${RL_DATA:+XDG_DATA_HOME=$RL_DATA} "$@"
+}
+
+setup_file() {
+	[ "$(id -u)" -eq 0 ] || skip "creating the throwaway user needs root"
+	command -v runuser >/dev/null || skip "needs runuser"
+	export RL_USER
+	useradd -m -s /bin/sh "$RL_USER"
+	export RL_UID RL_GID RL_HOME RL_DIR RL_XDG RL_BERTH RL_BIMG
+	RL_UID=$(id -u "$RL_USER")
+	RL_GID=$(id -g "$RL_USER")
+	RL_HOME=$(getent passwd "$RL_USER" | cut -d: -f6)
+	# Copies of the binaries the user can reach (the build tree may be under a private dir).
+	RL_DIR=$(mktemp -d /tmp/berth-rlimg.XXXXXX)
+	chmod 755 "$RL_DIR"
+	RL_BERTH=$RL_DIR/berth RL_BIMG=$RL_DIR/berth-image
+	cp "$BERTH" "$RL_BERTH"
+	cp "$BERTH_IMAGE" "$RL_BIMG"
+	chmod 755 "$RL_BERTH" "$RL_BIMG"
+	RL_XDG=$RL_DIR/xdg
+	mkdir -m 700 "$RL_XDG"
+	chown "$RL_USER:" "$RL_XDG"
+}
+
+teardown_file() {
+	[ -n "${RL_USER:-}" ] && id "$RL_USER" >/dev/null 2>&1 || return 0
+	local pids
+	pids=$(ps -u "$RL_USER" -o pid= 2>/dev/null || true)
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+	sleep 0.2
+	userdel -r "$RL_USER" >/dev/null 2>&1 || true
+	[ -n "${RL_DIR:-}" ] && rm -rf "$RL_DIR"
+}
+
+setup() {
+	setup_common
+	chown "$RL_USER:" "$TEST_DIR" "$ROOT"
+	RL_DATA=$TEST_DIR/data
+	STORE=$RL_DATA/berth
+	W=$TEST_DIR/w # the user's work directory
+	mkdir -p "$W"
+	chown "$RL_USER:" "$W"
+}
+
+teardown() {
+	local id
+	for id in $(as_user "$RL_BERTH" --root "$ROOT" list -q 2>/dev/null); do
+		as_user "$RL_BERTH" --root "$ROOT" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	stop_registries
+	[ -n "${TEST_DIR:-}" ] && rm -rf "$TEST_DIR"
+	rm -rf "${RL_HOME:?}/.local"
+}
+
+tree() { python3 "$DIGEST" "$@"; }
+B() { as_user "$RL_BIMG" "$@"; }
+
+# hostile_layers DIR: DIR/l1.tar and DIR/l2.tar, what RHEL-family images and old base images
+# hold: root/ at 0550 with files, a 0500 directory inside it, a 0000 file, files owned by
+# uids the user does not have, a symlink owned by one, a hardlink, a device node and a fifo;
+# then a layer adding to the read-only directories and whiting out a file inside one.
+hostile_layers() {
+	python3 - "$1" <<-'PY'
+		import io, sys, tarfile
+		def layer(path, entries):
+		    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+		        for name, typ, mode, uid, gid, data, link, dev in entries:
+		            i = tarfile.TarInfo(name); i.type = typ; i.mode = mode
+		            i.uid, i.gid = uid, gid; i.mtime = 1600000000; i.linkname = link
+		            i.devmajor, i.devminor = dev
+		            if data is not None: i.size = len(data)
+		            t.addfile(i, io.BytesIO(data) if data is not None else None)
+		D, F, L, H, C, P = (tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE,
+		                    tarfile.CHRTYPE, tarfile.FIFOTYPE)
+		def e(name, typ=F, mode=0o644, uid=0, gid=0, data=None, link="", dev=(0, 0)):
+		    if typ == F and data is None: data = name.encode()
+		    return (name, typ, mode, uid, gid, data, link, dev)
+		layer(sys.argv[1] + "/l1.tar", [
+		    e("root", D, 0o550), e("root/.bashrc", data=b"PS1=x\n"), e("root/sub", D, 0o500),
+		    e("root/sub/f", mode=0o400), e("root/sub/keep", mode=0o400),
+		    e("root/ro", mode=0o400, uid=1000, gid=1000), e("root/none", mode=0o000, uid=7, gid=7),
+		    e("home", D, 0o755), e("home/u", D, 0o700, 1000, 1000),
+		    e("home/u/f", uid=1000, gid=100), e("home/g", gid=5),
+		    e("home/ln", L, 0o777, 1000, 1000, link="u/f"), e("home/hl", H, link="home/u/f"),
+		    e("dev", D, 0o755), e("dev/null", C, 0o666, dev=(1, 3)), e("dev/fifo", P, 0o600),
+		    e("etc", D, 0o755), e("etc/shadow", mode=0o000), e("etc/ro", D, 0o555)])
+		layer(sys.argv[1] + "/l2.tar", [
+		    e("root/new"), e("root/sub/.wh.f"), e("root/sub/g"), e("etc/ro/x", uid=7, gid=0)])
+	PY
+}
+
+# image_in LAYOUT REF LAYER...: an OCI layout (a store, or umoci's --layout) owned by the user.
+image_in() {
+	local layout=$1 ref=$2
+	shift 2
+	python3 "$OCI_IMAGE" "$layout" "$ref" '{"Cmd":["sh"]}' "$@"
+	chown -R "$RL_USER:" "$layout"
+}
+
+@test "rootless image: default store under XDG_DATA_HOME (or ~/.local/share), import, images, unpack" {
+	make_rootfs "$W/src"
+	chown -R "$RL_USER:" "$W/src"
+	run B import "$W/src" localhost/rl:1
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -f "$STORE/index.json" ]
+	[ "$(stat -c %U "$STORE/index.json")" = "$RL_USER" ]
+	run B images
+	[[ "$output" == *localhost/rl* ]] || fail "$output"
+	run B unpack localhost/rl:1 "$W/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -x "$W/b/rootfs/bin/busybox" ]
+	# The user's own files are root's in the image (as umoci repack --rootless stores them);
+	# unpacked as the user they are the user's again, with nothing to record.
+	[ "$(stat -c %u "$W/b/rootfs/bin/busybox")" = "$RL_UID" ]
+	[ -z "$(getfattr -d -m - "$W/b/rootfs/bin/busybox" 2>/dev/null)" ]
+	"$BERTH_IMAGE" --store "$STORE" unpack localhost/rl:1 "$TEST_DIR/asroot" >/dev/null
+	[ "$(stat -c %u:%g "$TEST_DIR/asroot/rootfs/bin/busybox")" = 0:0 ]
+	[ "$(stat -c %u:%g "$TEST_DIR/asroot/rootfs/bin/sh")" = 0:0 ]
+	# Without XDG_DATA_HOME: ~/.local/share/berth, as the help says.
+	RL_DATA= run B import "$W/src" localhost/rl:2
+	[ "$status" -eq 0 ] || fail "$output"
+	[ -f "$RL_HOME/.local/share/berth/index.json" ]
+	RL_DATA= run B --help
+	[[ "$output" == *'$XDG_DATA_HOME/berth'* ]]
+}
+
+@test "rootless unpack: 0550 root/, owners in user.rootlesscontainers, devices: the tree umoci --rootless gives" {
+	requires umoci
+	hostile_layers "$TEST_DIR"
+	image_in "$STORE" localhost/hostile:1 "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar"
+	image_in "$TEST_DIR/ul" t "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar"
+	run B unpack localhost/hostile:1 "$W/b"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ "$output" != *"Permission denied"* ]] || fail "$output"
+	# One line for the device, one for the symlink whose owner cannot be recorded.
+	[ "$(grep -c 'device node' <<<"$output")" = 1 ] || fail "$output"
+	[[ "$output" == *"1 device node(s) cannot be made without privilege"*"'dev/null'"* ]] || fail "$output"
+	(cd "$W" && as_user umoci unpack --rootless --image "$TEST_DIR/ul:t" "$W/u") >/dev/null 2>&1 ||
+		fail "umoci unpack --rootless failed"
+	tree --mtime "$W/u/rootfs" >"$TEST_DIR/t-umoci"
+	tree --mtime "$W/b/rootfs" >"$TEST_DIR/t-berth"
+	# One known difference: umoci sets the xattr after the mode, so on a file of mode 0400 or
+	# 0000 (no write permission, which user.* xattrs need) it loses the owner; berth sets it
+	# before the mode and keeps it.
+	grep -q "^root/ro f 0400 .*xattr:user.rootlesscontainers=08e80710e807$" "$TEST_DIR/t-berth"
+	grep -q "^root/none f 0000 .*xattr:user.rootlesscontainers=08071007$" "$TEST_DIR/t-berth"
+	diff "$TEST_DIR/t-umoci" <(sed -E '/^root\/(ro|none) f /s/ xattr:.*//' "$TEST_DIR/t-berth") ||
+		fail "umoci and berth differ"
+	# What the oracle and berth agree on, spelled out.
+	grep -qx "root d 0550 $RL_UID:$RL_GID" "$TEST_DIR/t-berth"
+	grep -qx "root/sub d 0500 $RL_UID:$RL_GID" "$TEST_DIR/t-berth"
+	grep -q "^root/sub/g f " "$TEST_DIR/t-berth"
+	! grep -q "^root/sub/f " "$TEST_DIR/t-berth"
+	# 1000:100 -> field 1 = 1000, field 2 = 100; 0:5 -> uid "no change" (4294967295), gid 5.
+	grep -q "^home/u/f f .*xattr:user.rootlesscontainers=08e8071064$" "$TEST_DIR/t-berth"
+	grep -q "^home/g f .*xattr:user.rootlesscontainers=08ffffffff0f1005$" "$TEST_DIR/t-berth"
+	grep -q "^dev/null f 0666 .* 0 " "$TEST_DIR/t-berth"
+	grep -q "^dev/fifo p 0600 " "$TEST_DIR/t-berth"
+	# --no-chown: the same tree, no owner recorded anywhere.
+	run B unpack --no-chown localhost/hostile:1 "$W/nc"
+	[ "$status" -eq 0 ] || fail "$output"
+	tree --mtime "$W/nc/rootfs" >"$TEST_DIR/t-nc"
+	! grep -q rootlesscontainers "$TEST_DIR/t-nc"
+	diff <(sed 's/ xattr:.*//' "$TEST_DIR/t-berth") "$TEST_DIR/t-nc"
+	# The user can remove what was unpacked only after opening the directories (as with umoci);
+	# a failed unpack cleans up by itself: a third layer escaping the root fails the unpack.
+	python3 -c 'import tarfile,io,sys
+with tarfile.open(sys.argv[1],"w") as t:
+    i=tarfile.TarInfo("../escape"); i.size=1; t.addfile(i,io.BytesIO(b"x"))' "$TEST_DIR/l3.tar"
+	image_in "$STORE" localhost/hostile:2 "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar" "$TEST_DIR/l3.tar"
+	run B unpack localhost/hostile:2 "$W/bad"
+	[ "$status" -ne 0 ]
+	[[ "${lines[-1]}" == *"'..' in the path would leave the layer root"* ]] || fail "$output"
+	[ ! -e "$W/bad" ]
+	[ ! -e "$TEST_DIR/escape" ] && [ ! -e "$W/escape" ]
+}
+
+@test "rootless unpack: config.json is a rootless config, and berth runs the bundle as the user" {
+	requires runc
+	make_rootfs "$TEST_DIR/base"
+	tar -C "$TEST_DIR/base" -cf "$TEST_DIR/base.tar" .
+	hostile_layers "$TEST_DIR"
+	image_in "$STORE" localhost/run:1 "$TEST_DIR/base.tar" "$TEST_DIR/l1.tar" "$TEST_DIR/l2.tar"
+	run B unpack localhost/run:1 "$W/b" -- sh -c 'id -u; cat /root/.bashrc; ls /root/sub; cat /proc/self/uid_map'
+	[ "$status" -eq 0 ] || fail "$output"
+	mkdir "$W/r"
+	chown "$RL_USER:" "$W/r"
+	as_user runc spec --rootless -b "$W/r"
+	c=$W/b/config.json r=$W/r/config.json
+	# What makes a config rootless is what runc spec --rootless writes.
+	for f in .linux.uidMappings .linux.gidMappings '.linux.namespaces | sort_by(.type)' \
+		'.mounts | map(select(.destination != "/dev/pts"))' '.mounts[] | select(.destination == "/sys")' \
+		'.linux.resources // {} | del(.devices)'; do
+		[ "$(jq -cS "$f" "$c")" = "$(jq -cS "$f" "$r")" ] || fail "$f: $(jq -cS "$f" "$c") vs runc $(jq -cS "$f" "$r")"
+	done
+	[ "$(jq -c .linux.uidMappings "$c")" = "[{\"containerID\":0,\"hostID\":$RL_UID,\"size\":1}]" ]
+	[ "$(jq -r '.linux.namespaces[] | select(.type == "network") | .type' "$c")" = "" ]
+	[ "$(jq -c '.mounts[] | select(.destination == "/sys") | .options' "$c")" = '["rbind","nosuid","noexec","nodev","ro"]' ]
+	! jq -r '.mounts[].options[]?' "$c" | grep -q '^gid='
+	run bash -c "cd '$W/b' && runuser -u '$RL_USER' -- env -i PATH=/usr/bin:/bin HOME='$RL_HOME' XDG_RUNTIME_DIR='$RL_XDG' '$RL_BERTH' --root '$ROOT' run rl-img 2>&1"
+	[ "$status" -eq 0 ] || fail "berth run: $output"
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = "PS1=x" ]
+	[ "${lines[2]}" = g ] && [ "${lines[3]}" = keep ]
+	[[ "${lines[4]}" =~ ^\ +0\ +$RL_UID\ +1$ ]]
+	# --rootless as root writes the same kind of config (mapping root's ids).
+	run "$BERTH_IMAGE" --store "$STORE" unpack --rootless localhost/run:1 "$TEST_DIR/asroot"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(jq -c .linux.uidMappings "$TEST_DIR/asroot/config.json")" = '[{"containerID":0,"hostID":0,"size":1}]' ]
+	grep -q "xattr:user.rootlesscontainers=08e8071064$" <(tree "$TEST_DIR/asroot/rootfs")
+}
+
+@test "rootless unpack --snapshot: a full unpack instead, with one line saying why" {
+	make_rootfs "$W/src"
+	chown -R "$RL_USER:" "$W/src"
+	B import "$W/src" localhost/snap:1 >/dev/null
+	run B unpack --snapshot localhost/snap:1 "$W/s" -- id -u
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "berth-image: warning: --snapshot: unpacked in full instead: an unprivileged user's overlay mount exists only inside its own user namespace and would not outlive berth-image" ]] || fail "$output"
+	! mountpoint -q "$W/s/rootfs"
+	[ ! -e "$W/s/.snapshot" ]
+	B unpack localhost/snap:1 "$W/f" -- id -u >/dev/null
+	diff <(tree --mtime "$W/f/rootfs") <(tree --mtime "$W/s/rootfs")
+	# The kernel side of the reason: the same user can mount an overlay in a user namespace
+	# (userxattr), and it is gone with the namespace.
+	mkdir -p "$W/o/l" "$W/o/u" "$W/o/w" "$W/o/m"
+	chown -R "$RL_USER:" "$W/o"
+	if as_user unshare -rm sh -c "mount -t overlay -o lowerdir=$W/o/l,upperdir=$W/o/u,workdir=$W/o/w,userxattr overlay $W/o/m && mountpoint -q $W/o/m"; then
+		! mountpoint -q "$W/o/m"
+	fi
+	run bash -c "cd '$W/s' && runuser -u '$RL_USER' -- env -i PATH=/usr/bin:/bin HOME='$RL_HOME' XDG_RUNTIME_DIR='$RL_XDG' '$RL_BERTH' --root '$ROOT' run rl-snap 2>&1"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$output" = 0 ]
+}
+
+@test "rootless pull: into the user's store from a loopback registry, then unpack and run" {
+	requires registry umoci skopeo
+	start_registry plain
+	make_rootfs "$TEST_DIR/base"
+	tar -C "$TEST_DIR/base" -cf "$TEST_DIR/base.tar" .
+	python3 "$OCI_IMAGE" "$TEST_DIR/layout" rl '{"Cmd":["id","-u"]}' "$TEST_DIR/base.tar"
+	push "$TEST_DIR/layout:rl" test/rl:1
+	run B pull "$REG/test/rl:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(umoci ls --layout "$STORE")" = "$REG/test/rl:1" ]
+	[ -z "$(find "$STORE" ! -user "$RL_USER")" ]
+	run B unpack "$REG/test/rl:1" "$W/p"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(stat -c %u "$W/p/rootfs")" = "$RL_UID" ]
+	[ "$(jq -c .linux.uidMappings "$W/p/config.json")" = "[{\"containerID\":0,\"hostID\":$RL_UID,\"size\":1}]" ]
+	run bash -c "cd '$W/p' && runuser -u '$RL_USER' -- env -i PATH=/usr/bin:/bin HOME='$RL_HOME' XDG_RUNTIME_DIR='$RL_XDG' '$RL_BERTH' --root '$ROOT' run rl-pull 2>&1"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$output" = 0 ]
+}
+
+@test "rootless: the hostile layer corpus, applied by the user through the rootless applier, stays contained" {
+	[ -x "$BERTH_BUILD/tests/unit-layer" ] || skip "unit-layer not built"
+	cp "$BERTH_BUILD/tests/unit-layer" "$RL_DIR/unit-layer"
+	chmod 755 "$RL_DIR/unit-layer"
+	# Each case checks canaries beside its root; as the user, EACCES paths are real.
+	run as_user env BERTH_TEST_ROOTLESS=1 "$RL_DIR/unit-layer" --gtest_filter='Hostile.*:Apply.Rootless*'
+	[ "$status" -eq 0 ] || fail "$(grep -E 'FAILED|Failure' <<<"$output" | head -20)"
+	[[ "$output" == *"PASSED"* ]]
+}
