@@ -33,9 +33,10 @@ tree() { python3 "$DIGEST" "$@"; }
 base_image() {
 	local R="$TEST_DIR/src" a
 	# make_rootfs's ~400 applet links cost seconds on a loaded machine: only what runs here.
-	mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp} "$R/data/old/sub" "$R/data/keep"
+	mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp} "$R/data/old/sub" "$R/data/keep" "$R/data/mvdir/in"
 	cp "$BUSYBOX" "$R/bin/busybox"
-	for a in sh cat rm mkdir chown chmod ln ls; do ln -s busybox "$R/bin/$a"; done
+	echo moved >"$R/data/mvdir/in/x"
+	for a in sh cat rm mkdir chown chmod ln ls mv; do ln -s busybox "$R/bin/$a"; done
 	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
 	chmod 1777 "$R/tmp"
 	echo a >"$R/data/old/f"
@@ -51,7 +52,8 @@ base_image() {
 
 # The container's change: add, modify (content and mode), delete, delete a directory and make
 # a new one in its place, a new file owned by 1000, hostile symlinks (an /etc/passwd pointing
-# at a host file, a link to /), a removed hardlink.
+# at a host file, a link to /), a removed hardlink and a new pair, a renamed file (emptying its
+# directory) and a renamed directory (a copy on overlayfs with redirect_dir=off).
 CHANGE='set -e
 echo new >/data/new
 echo changed >>/data/mod
@@ -65,7 +67,10 @@ chmod 0640 /data/old/fresh
 rm /etc/passwd
 ln -s HOSTFILE /etc/passwd
 ln -s / /data/rootlink
-rm /data/hl2'
+rm /data/hl2
+ln /data/new /data/new-link
+mv /data/keep/k /data/renamed
+mv /data/mvdir /data/moved'
 
 # run_change BUNDLE ID: runs $CHANGE in BUNDLE with berth (CAP_CHOWN for the chown).
 run_change() {
@@ -77,6 +82,15 @@ run_change() {
 		 .process.capabilities.permitted += $c'
 	run berth run --bundle "$b" "$2"
 	[ "$status" -eq 0 ] || fail "container: $output"
+	# xattrs, set from the host (busybox has no setfattr): a user one and a file capability
+	# (v2, effective, cap_net_bind_service).
+	python3 - "$b/rootfs" <<-'PY'
+		import os, sys
+		r = sys.argv[1]
+		os.setxattr(r + "/data/new", "user.mime", b"text/plain", follow_symlinks=False)
+		cap = bytes([1, 0, 0, 2, 0, 4, 0, 0] + [0] * 12)
+		os.setxattr(r + "/data/mod", "security.capability", cap, follow_symlinks=False)
+	PY
 }
 
 # layer_of LAYOUT NAME: path of the top layer blob of NAME in an OCI layout.
@@ -100,7 +114,12 @@ check_tree() {
 	[ "$(stat -c '%a %u:%g' "$r/data/old/fresh")" = "640 1000:1000" ]
 	[ "$(readlink "$r/etc/passwd")" = "$SECRET" ]
 	[ "$(readlink "$r/data/rootlink")" = / ]
-	[ -f "$r/data/keep/k" ]
+	[ -d "$r/data/keep" ] && [ -z "$(ls -A "$r/data/keep")" ]
+	[ "$(cat "$r/data/renamed")" = keep ] && [ "$(cat "$r/data/moved/in/x")" = moved ]
+	[ ! -e "$r/data/mvdir" ]
+	[ "$(stat -c %i "$r/data/new")" = "$(stat -c %i "$r/data/new-link")" ]
+	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.mime").decode())' "$r/data/new")" = text/plain ]
+	python3 -c 'import os,sys; os.getxattr(sys.argv[1], "security.capability")' "$r/data/mod"
 }
 
 @test "commit of a full unpack: the image unpacks to the container's tree; the layer lists what umoci repack lists" {
@@ -142,7 +161,7 @@ check_tree() {
 	# overlayfs recorded the replaced directory as opaque, the deletions as whiteout devices.
 	grep -qx 'data/old/.wh..wh..opq' "$TEST_DIR/e-snap" || fail "$(cat "$TEST_DIR/e-snap")"
 	grep -qx 'data/.wh.del' "$TEST_DIR/e-snap" && grep -qx 'data/.wh.hl2' "$TEST_DIR/e-snap"
-	! grep -q '^data/keep' "$TEST_DIR/e-snap" || fail "unchanged files in the layer"
+	! grep -q '^data/old/sub\|^data/hl1' "$TEST_DIR/e-snap" || fail "unchanged files in the layer"
 	[ "$(bimg inspect --raw localhost/out:snap | jq -r '.layers[-1].mediaType')" = application/vnd.oci.image.layer.v1.tar+zstd ]
 	# Both unpack modes of the commit give the container's final tree.
 	bimg unpack --snapshot localhost/out:snap "$TEST_DIR/snap-new"
