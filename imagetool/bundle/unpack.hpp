@@ -15,7 +15,7 @@ namespace berth::image::bundle {
 struct UnpackOptions {
     BundleOptions bundle;
     bool snapshot = false;
-    int jobs = 4;  // parallel layer extractions (snapshot)
+    int jobs = 4;  // accepted, unused: snapshot layers apply in order (docs/layers.md)
     layer::Limits limits;
     spec::Platform platform = spec::host_platform();
 };

@@ -18,7 +18,7 @@ int cmd_unpack(const GlobalOptions& g, const std::vector<std::string>& argv) {
         .option("entrypoint", "JSON|CMD", "replace the image's Entrypoint (and drop its Cmd)")
         .option("volume", "HOST:CTR[:ro]", "bind HOST at CTR instead of a tmpfs (repeatable)")
         .option("platform", "OS/ARCH[/VARIANT]", "image platform (default: this host)")
-        .option("jobs", "N", "layers extracted in parallel (--snapshot)", "4")
+        .option("jobs", "N", "accepted and ignored: snapshot layers apply in order", "4")
         .flag("terminal", "process.terminal = true in config.json")
         .flag("help,h", "show help");
     if (auto st = a.parse(argv); !st) {

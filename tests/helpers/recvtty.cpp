@@ -2,6 +2,11 @@
 // Listens on a unix socket, takes one pty master over SCM_RIGHTS, optionally writes --input
 // to it, prints the terminal size with --print-size, and copies the terminal's output to
 // stdout until the container side closes.
+//
+// --ack TEXT: once the output holds TEXT, write a newline to the terminal (once). A process
+// that prints TEXT and then reads a line exits only after everything it wrote before TEXT was
+// read here: output still in flight when the last slave fd closes can be lost on Linux (seen
+// under runc and berth alike on a loaded machine).
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -16,19 +21,21 @@
 #include <string>
 
 int main(int argc, char** argv) {
-    std::string path, input;
+    std::string path, input, ack;
     bool print_size = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--input" && i + 1 < argc)
             input = argv[++i];
+        else if (a == "--ack" && i + 1 < argc)
+            ack = argv[++i];
         else if (a == "--print-size")
             print_size = true;
         else
             path = a;
     }
     if (path.empty()) {
-        std::fprintf(stderr, "usage: recvtty [--input TEXT] [--print-size] SOCKET\n");
+        std::fprintf(stderr, "usage: recvtty [--input TEXT] [--ack TEXT] [--print-size] SOCKET\n");
         return 2;
     }
     int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -77,11 +84,20 @@ int main(int argc, char** argv) {
     if (!input.empty() && write(master, input.data(), input.size()) < 0)
         std::perror("recvtty: write");
     char buf[4096];
+    std::string seen;
     for (;;) {
         ssize_t n = read(master, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // EIO: every slave fd is closed
         if (write(1, buf, size_t(n)) < 0) break;
+        if (!ack.empty()) {
+            seen.append(buf, size_t(n));
+            if (seen.find(ack) != std::string::npos) {
+                if (write(master, "\n", 1) < 0) std::perror("recvtty: write");
+                ack.clear();
+                seen.clear();
+            }
+        }
     }
     return 0;
 }

@@ -54,11 +54,11 @@ start_recvtty() {
 	fail "recvtty did not listen"
 }
 
-# tty_out: what the process wrote to its terminal, without CRs.
+# tty_out: what the process wrote to its terminal, without CRs, up to its TTY_DONE line.
 tty_out() {
 	wait "$RECV_PID"
 	RECV_PID=
-	tr -d '\r' <"$TEST_DIR/tty.out"
+	tr -d '\r' <"$TEST_DIR/tty.out" | sed '/^TTY_DONE$/,$d'
 }
 
 @test "a non-root process reopens its own stdio pipes, for run and exec; host files untouched" {
@@ -101,9 +101,12 @@ tty_out() {
 	done
 }
 
-# tty_check RUNTIME: the terminal's lines as the process printed them: its name, the
-# slave's owner, group and mode, and the entries of /dev/pts (ptmx and the slave).
-TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" " "; echo; stat -c "%t:%T" /dev/console'
+# The terminal's lines as the process printed them: its name, the slave's owner, group and
+# mode, the entries of /dev/pts (ptmx and the slave), /dev/console's device. It ends by
+# printing TTY_DONE and reading a line, which recvtty --ack TTY_DONE sends once it has read
+# that far: output still unread when the last slave fd closes is sometimes lost on Linux,
+# under runc as under berth (1 run in 4 on this machine at load 12, before this wait).
+TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" " "; echo; stat -c "%t:%T" /dev/console; echo TTY_DONE; read -r _'
 
 @test "terminal: run, create+start and exec get /dev/pts/0 of the container's devpts, owned by the user" {
 	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.terminal = true'
@@ -111,7 +114,7 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	local r b out
 	for r in berth runc; do
 		b=$(bundle_for $r)
-		start_recvtty
+		start_recvtty --ack TTY_DONE
 		rt $r run -d --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
 		out=$(tty_out)
 		echo "$r run: $out"
@@ -122,12 +125,12 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 		[[ "$(sed -n 4p <<<"$out")" == 88:0 ]]
 		rt $r delete -f "$ID-$r"
 
-		start_recvtty
+		start_recvtty --ack TTY_DONE
 		rt $r create --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
 		rt $r start "$ID-$r"
 		out=$(tty_out)
 		echo "$r create+start: $out"
-		[ "$(sed -n 1,2p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620')" ]
+		[ "$out" = "$(printf '/dev/pts/0\n1000 5 620\n0 ptmx \n88:0')" ]
 		rt $r delete -f "$ID-$r"
 	done
 }
@@ -137,14 +140,12 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	for r in berth runc; do
 		b=$(bundle_for $r)
 		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
-		start_recvtty
+		start_recvtty --ack TTY_DONE
 		rt $r exec -d -t -u 1000:1000 --console-socket "$SOCK" "$ID-$r" sh -c "$TTY_SCRIPT"
 		out=$(tty_out)
 		echo "$r exec: $out"
-		# Only the first two lines: under berth `exec -d -t` the output after them was cut 1 time
-		# in 3 on the loaded machine (recvtty read EIO early; not seen under runc). That is an
-		# open bug (issue 21 closing note); this test keeps the path and ownership checks.
-		[ "$(sed -n 1,2p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620')" ]
+		# (The init has no terminal, so there is no /dev/console: line 4 is stat's error.)
+		[ "$(sed -n 1,3p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620\n0 ptmx ')" ]
 		jq -n '{terminal: true, consoleSize: {height: 27, width: 99}, user: {uid: 0, gid: 0},
 			cwd: "/", args: ["stty", "size"], env: ["PATH=/bin"]}' >"$TEST_DIR/p.json"
 		start_recvtty --print-size
