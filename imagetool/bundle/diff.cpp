@@ -54,6 +54,14 @@ bool xattr_is(int fd, const char* name, char want) {
     return n == 1 && v[0] == want;
 }
 
+// A name the tar form reserves: stored, it would read back as a whiteout and delete a lower
+// entry instead of being a file (Docker refuses it too).
+Status check_name(const std::string& name, const std::string& path) {
+    if (name.rfind(".wh.", 0) == 0)
+        return error("'" + path + "': a name starting with .wh. cannot be stored in a layer");
+    return ok();
+}
+
 bool has_xattr(int fd, const char* name) {
     return fgetxattr(fd, name, nullptr, 0) >= 0 || errno == ERANGE;
 }
@@ -76,6 +84,7 @@ struct UpperWalk {
                 ++stats.whiteouts;
                 continue;
             }
+            TRY(check_name(n, p));
             TRY(w.add(dirfd, n, p, false));
             ++stats.entries;
             if (!S_ISDIR(st.st_mode)) continue;
@@ -163,6 +172,7 @@ struct FullWalk {
             auto it = old.find(r);
             if (it == old.end() || !mtree_same(it->second, mtree_entry(st))) {
                 if (S_ISSOCK(st.st_mode)) continue;
+                TRY(check_name(n, r));
                 TRY(w.add(dirfd, n, "./" + r, false));
                 ++stats.entries;
             }

@@ -240,6 +240,11 @@ check_tree() {
 	[ "$status" -ne 0 ] && [[ "$output" == *"JSON array"* ]] || fail "$output"
 	run bimg commit --compress lz4 "$TEST_DIR/snap" localhost/out:bad
 	[ "$status" -ne 0 ] && [[ "$output" == *"lz4"* ]] || fail "$output"
+	# A name that would read back as a whiteout.
+	touch "$TEST_DIR/snap/rootfs/tmp/.wh.evil"
+	run bimg commit "$TEST_DIR/snap" localhost/out:bad
+	[ "$status" -ne 0 ] && [[ "$output" == *"tmp/.wh.evil"*"cannot be stored"* ]] || fail "$output"
+	rm "$TEST_DIR/snap/rootfs/tmp/.wh.evil"
 	# A directory berth-image did not unpack.
 	mkdir -p "$TEST_DIR/plain/rootfs"
 	run bimg commit "$TEST_DIR/plain" localhost/out:bad
