@@ -157,8 +157,12 @@ class Parser {
         std::string_view t = rtrim(form);
         if (may_json && !t.empty() && t.front() == '[') {
             auto arr = json_array(t);
+            // Meant as JSON when a string or the end follows the bracket; `[ -f x ]` is the
+            // shell's test command.
+            std::string_view after = ltrim(t.substr(1));
+            bool meant_json = !after.empty() && (after[0] == '"' || after[0] == ']');
             if (!arr) {
-                if (t.back() == ']' || ins.keyword == "SHELL")
+                if (meant_json || ins.keyword == "SHELL")
                     return error(at + ins.keyword +
                                  ": not a JSON array of strings: " + std::string(t));
             } else {

@@ -115,8 +115,13 @@ TEST(Dockerfile, ErrorsNameFileAndLine) {
     EXPECT_NE(parse_err("FROM a\nHEALTHCHECK echo\n").find("expected CMD or NONE"),
               std::string::npos);
     // A bracket that is not JSON and does not look like an array is shell text, as Docker has it.
-    auto df = parse_ok("FROM a\nRUN [ -f /x ] && echo y\n");
+    auto df = parse_ok("FROM a\nRUN [ -f /x ] && echo y\nRUN [ -d /y ]\n");
     EXPECT_FALSE(df.instructions[1].json);
+    EXPECT_FALSE(df.instructions[2].json);
+    EXPECT_EQ(df.instructions[2].text(), "[ -d /y ]");
+    EXPECT_NE(parse_err("FROM a\nENTRYPOINT [\"a\" \"b\"]\n")
+                  .find("Dockerfile:2: ENTRYPOINT: not a JSON"),
+              std::string::npos);
 }
 
 TEST(Substitution, ModifiersQuotesAndEscapes) {
