@@ -29,7 +29,7 @@ constexpr Command kCommands[] = {
     {"inspect", c::cmd_inspect}, {"tag", c::cmd_tag},       {"rm", c::cmd_rm},
     {"gc", c::cmd_gc},           {"login", c::cmd_login},   {"logout", c::cmd_logout},
     {"unpack", c::cmd_unpack},   {"import", c::cmd_import}, {"umount", c::cmd_umount},
-    {"commit", c::cmd_commit},
+    {"commit", c::cmd_commit},   {"build", c::cmd_build},
 };
 
 std::string default_store() {
@@ -55,7 +55,8 @@ void print_help(const berth::Args& globals) {
         "  logout REGISTRY   remove stored credentials\n"
         "  import SRC REF    make a one-layer image from a directory or tar\n"
         "  unpack REF DIR    write a runtime bundle\n"
-        "  commit BUNDLE NAME  store a container's changes as a new image layer\n\n"
+        "  commit BUNDLE NAME  store a container's changes as a new image layer\n"
+        "  build CONTEXT     build an image from a Dockerfile\n\n"
         "Global options:\n%s",
         globals.help().c_str());
 }
