@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# berth-image build: a single-stage Dockerfile on a busybox image imported in the test. The
+# image is checked by what it does (unpacked and run with berth: the RUN's file, the copied
+# files with their owner, the CMD in WORKDIR with ENV) and by its config as skopeo reads it;
+# a failing RUN and a COPY reaching out of the context give an error naming the line, tag
+# nothing and leave no mount behind.
+
+load helpers
+
+setup() {
+	requires root skopeo
+	setup_common
+	STORE="$TEST_DIR/store"
+	CTX="$TEST_DIR/ctx"
+	mkdir -p "$CTX/sub/inner"
+	echo "host secret $$" >"$TEST_DIR/secret"
+}
+
+teardown() {
+	local b
+	for b in "$TEST_DIR"/out*; do
+		mountpoint -q "$b/rootfs" 2>/dev/null && umount -l "$b/rootfs"
+	done
+	teardown_common
+}
+
+bimg() { "$BERTH_IMAGE" --store "$STORE" "$@"; }
+
+# base_image: busybox with only the applets used here (the full applet set costs seconds).
+base_image() {
+	local R="$TEST_DIR/src" a
+	mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp}
+	cp "$BUSYBOX" "$R/bin/busybox"
+	for a in sh cat echo mkdir pwd stat ls id; do ln -s busybox "$R/bin/$a"; done
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
+	chmod 1777 "$R/tmp"
+	bimg import "$R" localhost/base:1 -- /bin/sh >/dev/null
+}
+
+# no_leftovers: no overlay of this store mounted, no build directory, no container state.
+no_leftovers() {
+	! grep -q "$STORE" /proc/self/mountinfo || fail "mounted: $(grep "$STORE" /proc/self/mountinfo)"
+	[ -z "$(ls -A "$STORE/.berth/builds" 2>/dev/null)" ] || fail "left: $(ls "$STORE/.berth/builds")"
+}
+
+@test "build: RUN, COPY, ENV, ARG, WORKDIR, CMD; the image runs with berth and has the config" {
+	base_image
+	echo hello >"$CTX/hello.txt"
+	echo deep >"$CTX/sub/inner/d"
+	chmod 0750 "$CTX/sub/inner"
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		# a comment
+		FROM localhost/base:1
+		ARG GREETING=hi
+		ENV APP=/app \
+		    MODE=test
+		WORKDIR $APP
+		RUN echo "$GREETING from $MODE" >/made && mkdir -p /app/x
+		RUN ["/bin/sh", "-c", "echo json >/app/x/j"]
+		COPY hello.txt sub ./
+		COPY --chown=1000:1001 hello.txt /owned
+		EXPOSE 8080
+		LABEL org.example.k="v w"
+		USER 0
+		CMD ["/bin/sh", "-c", "pwd; cat /made hello.txt inner/d x/j; echo $APP $GREETING."]
+	EOF
+	run bimg build -q -t localhost/built:1 -t localhost/built:2 --build-arg GREETING=hey "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	digest=${lines[-1]}
+	[[ $digest == sha256:* ]] || fail "no digest: $output"
+	[ "$(skopeo inspect --raw "oci:$STORE:localhost/built:2" | sha256sum | cut -d' ' -f1)" = "${digest#sha256:}" ]
+	no_leftovers
+
+	bimg unpack localhost/built:1 "$TEST_DIR/out"
+	R="$TEST_DIR/out/rootfs"
+	[ "$(stat -c '%u:%g %a' "$R/owned")" = "1000:1001 644" ]
+	[ "$(stat -c '%u:%g %a' "$R/app/inner")" = "0:0 750" ]
+	[ "$(stat -c '%u:%g' "$R/app/hello.txt")" = "0:0" ]
+	run berth run --bundle "$TEST_DIR/out" bld-run1
+	[ "$status" -eq 0 ] || fail "$output"
+	# ARG values reach RUN but not the image's environment.
+	[ "$output" = "$(printf '/app\nhey from test\nhello\ndeep\njson\n/app .')" ] || fail "$output"
+
+	cfg=$(skopeo inspect --config "oci:$STORE:localhost/built:1")
+	[ "$(jq -c .config.Env <<<"$cfg")" = '["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","APP=/app","MODE=test"]' ]
+	[ "$(jq -r .config.WorkingDir <<<"$cfg")" = /app ]
+	[ "$(jq -r .config.User <<<"$cfg")" = 0 ]
+	[ "$(jq -c '.config.ExposedPorts | keys' <<<"$cfg")" = '["8080/tcp"]' ]
+	[ "$(jq -r '.config.Labels["org.example.k"]' <<<"$cfg")" = "v w" ]
+	# base layer + 2 RUN + 2 COPY; history: import + 11 steps (ARG makes none, as Docker).
+	[ "$(jq '.rootfs.diff_ids | length' <<<"$cfg")" = 5 ]
+	[ "$(jq '.history | length' <<<"$cfg")" = 11 ]
+	[ "$(jq '[.history[] | select(.empty_layer != true)] | length' <<<"$cfg")" = 5 ]
+}
+
+@test "build: a failing RUN names the line and exit status, tags nothing, leaves nothing mounted" {
+	base_image
+	printf 'FROM localhost/base:1\nRUN echo one >/one\nRUN echo out; exit 7\nRUN echo never\n' >"$CTX/Dockerfile"
+	run bimg build -t localhost/bad:1 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Dockerfile:3: RUN: "*"code: 7"* ]] || fail "$output"
+	[[ $output != *never* ]] || fail "ran on: $output"
+	run bimg images
+	[[ $output != *bad* && $output != *berth-build* ]] || fail "tagged: $output"
+	no_leftovers
+	[ -z "$("$BERTH" --root "$ROOT" list -q)" ]
+}
+
+@test "build: COPY sources outside the context are refused (.., a symlink out), nothing copied" {
+	base_image
+	ln -s "$TEST_DIR/secret" "$CTX/link-out"
+	ln -s / "$CTX/root-link"
+	local src
+	for src in ../secret sub/../../secret link-out root-link/etc/passwd; do
+		printf 'FROM localhost/base:1\nCOPY %s /stolen\n' "$src" >"$CTX/Dockerfile"
+		run bimg build -t localhost/esc:1 "$CTX"
+		[ "$status" -ne 0 ] || fail "$src copied: $output"
+		[[ $output == *"Dockerfile:2: COPY: source '$src' is outside the build context"* ]] || fail "$output"
+	done
+	run bimg images
+	[[ $output != *esc* ]] || fail "tagged: $output"
+	no_leftovers
+	# A symlink inside the context that stays inside is copied as a link when in a directory.
+	ln -s ../hello.txt "$CTX/sub/rel"
+	echo hi >"$CTX/hello.txt"
+	printf 'FROM localhost/base:1\nCOPY sub /s/\n' >"$CTX/Dockerfile"
+	run bimg build -q -t localhost/esc:2 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	bimg unpack localhost/esc:2 "$TEST_DIR/out"
+	[ "$(readlink "$TEST_DIR/out/rootfs/s/rel")" = ../hello.txt ]
+	printf 'FROM localhost/base:1\nCOPY sub /s/\nCOPY missing /m\n' >"$CTX/Dockerfile"
+	run bimg build -t localhost/esc:3 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Dockerfile:3: COPY: source 'missing'"* ]] || fail "$output"
+	no_leftovers
+}
