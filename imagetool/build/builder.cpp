@@ -22,6 +22,7 @@
 #include "imagetool/bundle/commit.hpp"
 #include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/bundle/unpack.hpp"
+#include "imagetool/bundle/user.hpp"
 #include "imagetool/reference.hpp"
 
 extern char** environ;
@@ -108,8 +109,8 @@ class Builder {
     Status step(const Instruction& ins);
     Status from(const Instruction& ins);
     Status layer_step(const Instruction& ins, const std::string& created_by,
-                      const std::vector<std::string>& run_argv,
-                      const std::optional<CopySpec>& copy);
+                      const std::vector<std::string>& run_argv, std::optional<CopySpec> copy,
+                      const std::string& chown = "");
     Status copy(const Instruction& ins);
     Status run_step(const Instruction& ins);
     void config_only(const Instruction& ins);
@@ -208,8 +209,8 @@ Status Builder::from(const Instruction& ins) {
 }
 
 Status Builder::layer_step(const Instruction& ins, const std::string& created_by,
-                           const std::vector<std::string>& run_argv,
-                           const std::optional<CopySpec>& copy) {
+                           const std::vector<std::string>& run_argv, std::optional<CopySpec> copy,
+                           const std::string& chown) {
     ++steps_;
     spec::ImageConfig base = cfg_;
     // RUN sees the stage's ARGs in its environment, but they are not part of the image.
@@ -245,6 +246,21 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
         if (!ctx) return fail(ins, sys_error("open context '" + o_.context + "'").str());
         UniqueFd root(open((bundle_ + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) return fail(ins, sys_error("open " + bundle_ + "/rootfs").str());
+        if (!chown.empty()) {
+            // Without a group, a number is also the gid and a name gives its passwd entry's
+            // group: what BuildKit does (the reference says "the same numeric UID as GID").
+            auto colon = chown.find(':');
+            std::string user = chown.substr(0, colon);
+            auto u = bundle::resolve_user(root.get(), user);
+            if (!u) return fail(ins, "--chown: " + u.error().str());
+            copy->uid = u->uid;
+            copy->gid = user.find_first_not_of("0123456789") == std::string::npos ? u->uid : u->gid;
+            if (colon != std::string::npos) {
+                auto gr = bundle::resolve_user(root.get(), "0:" + chown.substr(colon + 1));
+                if (!gr) return fail(ins, "--chown: " + gr.error().str());
+                copy->gid = gr->gid;
+            }
+        }
         if (auto st = copy_into(ctx.get(), root.get(), *copy); !st)
             return fail(ins, st.error().str());
     }
@@ -322,21 +338,13 @@ Status Builder::copy(const Instruction& ins) {
     if (dest[0] != '/') dest = work_dir() + "/" + dest;
     cs.dest = lexical_clean(dest) + (slash ? "/" : "");
     if (cs.dest == "//") cs.dest = "/";
-    if (!chown.empty()) {
-        // Names are looked up in the image's own /etc/passwd and /etc/group.
-        bool numeric = chown.find_first_not_of("0123456789:") == std::string::npos;
-        if (numeric) {
-            auto c = chown.find(':');
-            cs.uid = uid_t(std::stoul(chown.substr(0, c)));
-            cs.gid = c == std::string::npos ? cs.uid : gid_t(std::stoul(chown.substr(c + 1)));
-        } else {
-            return fail(ins, "--chown with names is not supported yet; use UID:GID");
-        }
-    }
+    // Names are resolved once the rootfs is mounted (layer_step), against its own files.
+    if (!chown.empty() && (chown.front() == ':' || chown.back() == ':'))
+        return fail(ins, "--chown: expected USER[:GROUP], got '" + chown + "'");
     // Each source is checked before any work, so a bad COPY leaves no bundle behind.
     for (const auto& s : cs.sources)
         if (auto r = context_relative(s); !r) return fail(ins, r.error().str());
-    return layer_step(ins, ins.keyword + " " + join(words), {}, cs);
+    return layer_step(ins, ins.keyword + " " + join(words), {}, cs, chown);
 }
 
 void Builder::config_only(const Instruction& ins) {

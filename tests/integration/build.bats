@@ -32,7 +32,8 @@ base_image() {
 	mkdir -p "$R"/{bin,etc,proc,sys,dev,tmp}
 	cp "$BUSYBOX" "$R/bin/busybox"
 	for a in sh cat echo mkdir pwd stat ls id; do ln -s busybox "$R/bin/$a"; done
-	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$R/etc/passwd"
+	printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1002::/:/bin/sh\n' >"$R/etc/passwd"
+	printf 'root:x:0:\nstaff:x:1003:\n' >"$R/etc/group"
 	chmod 1777 "$R/tmp"
 	bimg import "$R" localhost/base:1 -- /bin/sh >/dev/null
 }
@@ -59,6 +60,8 @@ no_leftovers() {
 		RUN ["/bin/sh", "-c", "echo json >/app/x/j"]
 		COPY hello.txt sub ./
 		COPY --chown=1000:1001 hello.txt /owned
+		COPY --chown=user hello.txt sub/inner/d /byname/
+		COPY --chown=user:staff hello.txt /bygroup
 		EXPOSE 8080
 		LABEL org.example.k="v w"
 		USER 0
@@ -74,6 +77,8 @@ no_leftovers() {
 	bimg unpack localhost/built:1 "$TEST_DIR/out"
 	R="$TEST_DIR/out/rootfs"
 	[ "$(stat -c '%u:%g %a' "$R/owned")" = "1000:1001 644" ]
+	# Names from the image's passwd and group; a name alone takes its passwd group.
+	[ "$(stat -c '%u:%g' "$R/byname/hello.txt" "$R/byname/d" "$R/bygroup")" = "$(printf '1000:1002\n1000:1002\n1000:1003')" ]
 	[ "$(stat -c '%u:%g %a' "$R/app/inner")" = "0:0 750" ]
 	[ "$(stat -c '%u:%g' "$R/app/hello.txt")" = "0:0" ]
 	run berth run --bundle "$TEST_DIR/out" bld-run1
@@ -87,10 +92,10 @@ no_leftovers() {
 	[ "$(jq -r .config.User <<<"$cfg")" = 0 ]
 	[ "$(jq -c '.config.ExposedPorts | keys' <<<"$cfg")" = '["8080/tcp"]' ]
 	[ "$(jq -r '.config.Labels["org.example.k"]' <<<"$cfg")" = "v w" ]
-	# base layer + 2 RUN + 2 COPY; history: import + 11 steps (ARG makes none, as Docker).
-	[ "$(jq '.rootfs.diff_ids | length' <<<"$cfg")" = 5 ]
-	[ "$(jq '.history | length' <<<"$cfg")" = 11 ]
-	[ "$(jq '[.history[] | select(.empty_layer != true)] | length' <<<"$cfg")" = 5 ]
+	# base layer + 2 RUN + 4 COPY; history: import + 13 steps (ARG makes none, as Docker).
+	[ "$(jq '.rootfs.diff_ids | length' <<<"$cfg")" = 7 ]
+	[ "$(jq '.history | length' <<<"$cfg")" = 13 ]
+	[ "$(jq '[.history[] | select(.empty_layer != true)] | length' <<<"$cfg")" = 7 ]
 }
 
 @test "build: a failing RUN names the line and exit status, tags nothing, leaves nothing mounted" {
@@ -132,5 +137,11 @@ no_leftovers() {
 	run bimg build -t localhost/esc:3 "$CTX"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Dockerfile:3: COPY: source 'missing'"* ]] || fail "$output"
+	printf 'FROM localhost/base:1\nCOPY --chown=nobody:staff sub /s/\n' >"$CTX/Dockerfile"
+	run bimg build -t localhost/esc:3 "$CTX"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Dockerfile:2: COPY: --chown: "*nobody* ]] || fail "$output"
+	run bimg images
+	[[ $output != *esc*3* ]] || fail "tagged: $output"
 	no_leftovers
 }
