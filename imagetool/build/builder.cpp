@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "base/file.hpp"
@@ -350,7 +351,7 @@ Status Builder::copy(const Instruction& ins) {
 void Builder::config_only(const Instruction& ins) {
     spec::History h;
     h.created = now_rfc3339();
-    h.created_by = ins.keyword + " " + (ins.json ? join(ins.args) : ins.text());
+    h.created_by = ins.keyword + " " + (ins.json ? nlohmann::json(ins.args).dump() : ins.text());
     h.empty_layer = true;
     cfg_.history.push_back(h);
 }
@@ -368,6 +369,8 @@ Status Builder::step(const Instruction& ins) {
             auto& target = have_from_ ? args_ : meta_args_;
             target[name] = v.value_or("");
         }
+        // In a stage ARG is a history entry (Docker and buildah both record it).
+        if (have_from_) config_only(ins);
         return ok();
     }
     if (k == "FROM") return from(ins);
