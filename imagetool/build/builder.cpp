@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -29,6 +30,8 @@
 extern char** environ;
 
 namespace berth::image::build {
+
+volatile std::sig_atomic_t interrupted = 0;
 namespace {
 
 std::string now_rfc3339() {
@@ -67,8 +70,17 @@ Result<int> run_program(const std::vector<std::string>& argv) {
         return sys_error("start '" + argv[0] + "'");
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0)
+    bool forwarded = false;
+    while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) return sys_error("wait for '" + argv[0] + "'");
+        // Interrupted: the container's init (pid 1 of its namespace) ignores SIGINT and
+        // SIGTERM it has no handler for, so `berth run` is killed and the `delete --force`
+        // that follows every RUN ends the container; the build then cleans up.
+        if (interrupted && !forwarded) {
+            kill(pid, SIGKILL);
+            forwarded = true;
+        }
+    }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);
 }
@@ -238,6 +250,7 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
             run_program({o_.berth, "--root", work_ + "/run", "run", "--bundle", bundle_, ctr_}));
         (void)run_program({o_.berth, "--root", work_ + "/run", "delete", "--force", ctr_});
         ctr_.clear();
+        if (interrupted) return fail(ins, "interrupted");
         if (rc != 0)
             return fail(ins,
                         "'" + join(run_argv) + "' returned a non-zero code: " + std::to_string(rc));
@@ -449,6 +462,7 @@ Result<spec::Descriptor> Builder::run() {
     tmp_name_ = ref.str();
     size_t n = 0;
     for (const auto& ins : df_.instructions) {
+        if (interrupted) return error("interrupted before " + df_.where(ins));
         ++n;
         if (!o_.quiet)
             std::fprintf(stderr, "STEP %zu/%zu: %s %s\n", n, df_.instructions.size(),

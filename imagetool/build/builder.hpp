@@ -5,6 +5,7 @@
 // pulling the base image, remote ADD sources, HEALTHCHECK and ONBUILD.
 #pragma once
 
+#include <csignal>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct BuildOptions {
     std::string berth;   // the runtime binary (a path, or a name looked up in PATH)
     bool quiet = false;  // no "STEP" lines
 };
+
+// Set by the caller's SIGINT/SIGTERM handler: the build stops before the next step and
+// cleans up (the signal that reaches a RUN's process group ends the RUN itself).
+extern volatile std::sig_atomic_t interrupted;
 
 // On failure no tag is written or changed and no bundle stays mounted.
 Result<spec::Descriptor> build_image(Store& store, const BuildOptions& opts);

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -94,6 +95,12 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
         report_error("build: " + store.error().str());
         return 1;
     }
+    // Caught, not fatal: dying here would leave the step's overlay mounted and the temporary
+    // name in the index. No SA_RESTART, so a wait in progress returns and is retried.
+    struct sigaction sa = {};
+    sa.sa_handler = [](int) { build::interrupted = 1; };
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     auto r = build::build_image(*store, o);
     if (!r) {
         report_error("build: " + r.error().str());

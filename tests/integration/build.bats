@@ -18,9 +18,11 @@ setup() {
 }
 
 teardown() {
-	local b
-	for b in "$TEST_DIR"/out*; do
-		mountpoint -q "$b/rootfs" 2>/dev/null && umount -l "$b/rootfs"
+	local m
+	[ -z "${BG_PID:-}" ] || kill -KILL "$BG_PID" 2>/dev/null || true
+	# Whatever a failed test left mounted under its directory (bundles, build steps).
+	for m in $(awk -v d="$TEST_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+		umount -l "$m"
 	done
 	teardown_common
 }
@@ -110,6 +112,23 @@ no_leftovers() {
 	[[ $output != *bad* && $output != *berth-build* ]] || fail "tagged: $output"
 	no_leftovers
 	[ -z "$("$BERTH" --root "$ROOT" list -q)" ]
+
+	# SIGTERM during a long RUN (its sh is pid 1 and ignores it): the build ends at once and
+	# cleans up; the container is gone.
+	printf 'FROM localhost/base:1\nRUN echo started; exec sleep 60\n' >"$CTX/Dockerfile"
+	"$BERTH_IMAGE" --store "$STORE" build -t localhost/bad:2 "$CTX" 2>"$TEST_DIR/err" &
+	BG_PID=$!
+	local i
+	for i in $(seq 100); do grep -q started "$TEST_DIR/err" && break; sleep 0.1; done
+	kill -TERM "$BG_PID"
+	run wait "$BG_PID"
+	BG_PID=
+	[ "$status" -ne 0 ]
+	grep -q "Dockerfile:2: RUN: interrupted" "$TEST_DIR/err" || fail "$(cat "$TEST_DIR/err")"
+	run bimg inspect localhost/bad:2
+	[ "$status" -ne 0 ]
+	no_leftovers
+	! pgrep -f "exec sleep 60" >/dev/null || fail "RUN still running"
 }
 
 @test "build: COPY sources outside the context are refused (.., a symlink out), nothing copied" {
