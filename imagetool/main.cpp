@@ -30,6 +30,7 @@ constexpr Command kCommands[] = {
     {"gc", c::cmd_gc},           {"login", c::cmd_login},   {"logout", c::cmd_logout},
     {"unpack", c::cmd_unpack},   {"import", c::cmd_import}, {"umount", c::cmd_umount},
     {"copy", c::cmd_copy},       {"save", c::cmd_save},     {"load", c::cmd_load},
+    {"commit", c::cmd_commit},   {"build", c::cmd_build},
 };
 
 std::string default_store() {
@@ -58,7 +59,9 @@ void print_help(const berth::Args& globals) {
         "  login REGISTRY    store credentials\n"
         "  logout REGISTRY   remove stored credentials\n"
         "  import SRC REF    make a one-layer image from a directory or tar\n"
-        "  unpack REF DIR    write a runtime bundle\n\n"
+        "  unpack REF DIR    write a runtime bundle\n"
+        "  commit BUNDLE NAME  store a container's changes as a new image layer\n"
+        "  build CONTEXT     build an image from a Dockerfile\n\n"
         "Global options:\n%s",
         globals.help().c_str());
 }

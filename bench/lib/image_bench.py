@@ -203,6 +203,7 @@ class Bench:
 
         if berth_ok:
             self.snapshot(fsname, fs, store)
+            self.commit(fsname, fs, store, lay)
         rm_rf(lay)
         rm_rf(store)
 
@@ -247,6 +248,55 @@ class Bench:
             rm_rf(dest)
         self.interleave(group, f"unpack --snapshot, layers cached ({fsname})",
                         [("berth-image", warm)], self.a.unpack_iterations * 2)
+
+    @staticmethod
+    def make_change(rootfs, files=20000, per_dir=100):
+        """The container's change: FILES new 1 KiB files in directories of PER_DIR (the same
+        bytes in every bundle, so every tool archives the same amount)."""
+        block = bytes(range(256)) * 4
+        for d in range(files // per_dir):
+            p = os.path.join(rootfs, "bench-change", f"d{d:03d}")
+            os.makedirs(p)
+            for f in range(per_dir):
+                with open(os.path.join(p, f"f{f:03d}"), "wb") as fh:
+                    fh.write(block)
+
+    def commit(self, fsname, fs, store, lay):
+        """Issue 17: commit of a 20,000-file change against `umoci repack` of the same change
+        (unpack and the change itself untimed; each round a fresh bundle)."""
+        group, bench = "commit", f"commit of a 20,000-file change ({fsname})"
+        cleanup = self.berth_snapshot_cleanup
+
+        def berth(snapshot):
+            def once():
+                dest = self.fresh(fs, "cb")
+                try:
+                    bl.run(self.berth_unpack(store, dest, snapshot=snapshot))
+                    self.make_change(os.path.join(dest, "rootfs"))
+                    sync()
+                    s = bl.run([self.bi, "--store", store, "commit", "-q", dest,
+                                f"localhost/bench-commit:{self.n}"])
+                finally:
+                    if snapshot:
+                        cleanup(store, dest)
+                    rm_rf(dest)
+                return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
+            return once
+
+        def umoci():
+            dest = self.fresh(fs, "cu")
+            try:
+                bl.run(self.umoci_unpack(lay, dest))
+                self.make_change(os.path.join(dest, "rootfs"))
+                sync()
+                s = bl.run(["umoci", "repack", "--image", f"{lay}:commit-{self.n}", dest])
+            finally:
+                rm_rf(dest)
+            return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
+
+        c = [("berth-image commit", berth(False)), ("berth-image commit, snapshot", berth(True)),
+             ("umoci repack", umoci)]
+        self.interleave(group, bench, c, self.a.unpack_iterations)
 
     def push(self, fsname, fs):
         """berth-image push vs skopeo copy oci: -> docker:// of the same image to the same

@@ -284,6 +284,11 @@ def targets(t):
             rows.append((snap, f"n/a ({na or 'not measured'})", "n/a"))
         else:
             rows.append((snap, f"{m:.1f} ms", judge(m, m < 50)))
+    # Issue 17: commit of a 20,000-file change ≤ 0.5× umoci repack.
+    k, fs = find_fs("commit")
+    r, text = ratio(k, "berth-image commit", "umoci repack", "wall")
+    rows.append((f"commit of a 20,000-file change ≤ 0.5× umoci repack ({fs}, wall)", text,
+                 judge(r, r is not None and r <= 0.5)))
     # Issues 7 and 8: peak memory under 64 MiB whatever the image size. The worst berth-image
     # command of the run counts: the largest max (not median) over every image benchmark.
     worst = None

@@ -257,8 +257,13 @@ Status mount_snapshot(const std::string& store_dir, const std::vector<std::strin
     }
     for (auto it = chains.rbegin(); it != chains.rend(); ++it)
         lower += (lower.empty() ? "" : ":") + *it + "/fs";
-    std::string data =
-        "lowerdir=" + lower + ",upperdir=" + snap + "/upper,workdir=" + snap + "/work";
+    // redirect_dir and metacopy off whatever the kernel's defaults: with them a renamed
+    // directory or a chown-ed file lives in the upper as a pointer into the lowers, and the
+    // upper would no longer be the layer `commit` reads it as (Docker's overlay2 turns them
+    // off for the same reason). rename(2) of a lower directory then fails with EXDEV and
+    // mv copies, as on Docker.
+    std::string data = "lowerdir=" + lower + ",upperdir=" + snap + "/upper,workdir=" + snap +
+                       "/work,redirect_dir=off,metacopy=off";
     if (data.size() >= 4000) return error("too many layers for one overlay mount");
     UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!chains.empty() && chdir(cache.c_str()) < 0) return sys_error("chdir to the layer cache");

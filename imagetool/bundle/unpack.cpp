@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "base/file.hpp"
+#include "imagetool/bundle/mtree.hpp"
+#include "imagetool/bundle/origin.hpp"
 #include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/layer/read_ahead.hpp"
 
@@ -56,7 +58,7 @@ void cleanup(const std::string& dir, bool created) {
         (void)remove_all(dir);
         return;
     }
-    for (const char* n : {"/rootfs", "/config.json", "/.snapshot"})
+    for (const char* n : {"/rootfs", "/config.json", "/.snapshot", "/.berth-image"})
         (void)remove_all(dir + n);
 }
 
@@ -139,8 +141,13 @@ Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std:
             TRY(mount_snapshot(store.dir(), chains, dir));
         } else {
             TRY(full_unpack(store, image, dir, o, res));
+            // Before config.json, which only reads the rootfs: the manifest is the tree as
+            // the image made it, what a later commit compares against.
+            TRY(write_bundle_mtree(dir));
         }
-        return write_config(image, dir, o);
+        TRY(write_config(image, dir, o));
+        return write_origin(dir, Origin{store.dir(), image.name,
+                                        image.manifest_descriptor.digest.str(), o.snapshot});
     }();
     if (!st) {
         cleanup(dir, created);

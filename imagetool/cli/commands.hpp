@@ -31,6 +31,9 @@ int cmd_load(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_unpack(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_import(const GlobalOptions&, const std::vector<std::string>&);
 int cmd_umount(const GlobalOptions&, const std::vector<std::string>&);
+int cmd_commit(const GlobalOptions&, const std::vector<std::string>&);
+// Dockerfile builds (imagetool/build)
+int cmd_build(const GlobalOptions&, const std::vector<std::string>&);
 
 // Prints "berth-image: <msg>" to stderr.
 void report_error(const std::string& msg);

@@ -19,9 +19,8 @@
 #include "imagetool/layer/unpriv.hpp"
 
 namespace berth::image::layer {
-namespace {
 
-struct Writer {
+struct TarWriter::Impl {
     ::archive* a = nullptr;
     const TarSink* sink = nullptr;
     Error err;
@@ -37,7 +36,7 @@ struct Writer {
     }
 
     static la_ssize_t write_cb(::archive*, void* self, const void* data, size_t len) {
-        auto* w = static_cast<Writer*>(self);
+        auto* w = static_cast<Impl*>(self);
         auto st = (*w->sink)(data, len);
         if (!st) {
             w->err = std::move(st).error();
@@ -67,7 +66,9 @@ struct Writer {
             std::string name(names.data() + i);
             i += name.size() + 1;
             // Overlayfs bookkeeping and SELinux labels of the build host are not image content.
-            if (name.rfind("trusted.overlay.", 0) == 0 || name == "security.selinux") continue;
+            if (name.rfind("trusted.overlay.", 0) == 0 || name.rfind("user.overlay.", 0) == 0 ||
+                name == "security.selinux")
+                continue;
             ssize_t vn = fgetxattr(fd, name.c_str(), nullptr, 0);
             if (vn < 0) continue;
             std::string v(size_t(vn), '\0');
@@ -86,10 +87,29 @@ struct Writer {
         return ok();
     }
 
-    Status entry(int dirfd, const std::string& name, const std::string& path) {
+    Status entry(int dirfd, const std::string& name, const std::string& path, bool recurse = true) {
         struct stat st;
         if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
             return sys_error("stat '" + path + "'");
+        // A tree that changes under the walk (a running container's rootfs): the entry is
+        // opened without following links and without blocking (a FIFO swapped in), and its
+        // own fd's stat is what gets archived.
+        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+            UniqueFd fd(openat(dirfd, name.c_str(),
+                               O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                                   (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
+            if (!fd) return sys_error("open '" + path + "'");
+            struct stat now;
+            if (fstat(fd.get(), &now) < 0) return sys_error("stat '" + path + "'");
+            if ((now.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+                return error("'" + path + "' changed type while being archived");
+            return file_entry(std::move(fd), now, path, recurse);
+        }
+        return file_entry(UniqueFd(), st, path, recurse, dirfd, name);
+    }
+
+    Status file_entry(UniqueFd fd, const struct stat& st, const std::string& path, bool recurse,
+                      int dirfd = -1, const std::string& name = {}) {
         if (S_ISSOCK(st.st_mode)) return ok();  // sockets are not layer content
         archive_entry* e = archive_entry_new();
         archive_entry_copy_stat(e, &st);
@@ -97,7 +117,6 @@ struct Writer {
         archive_entry_set_pathname(e, path.c_str());
         archive_entry_set_uname(e, "");
         archive_entry_set_gname(e, "");
-        UniqueFd fd;
         std::string target;
         if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
             auto key = std::make_pair(st.st_dev, st.st_ino);
@@ -121,14 +140,11 @@ struct Writer {
             target.resize(size_t(n));
             archive_entry_set_symlink(e, target.c_str());
         } else if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-            fd.reset(openat(
-                dirfd, name.c_str(),
-                O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
-            if (!fd) {
+            Status xs = xattrs(e, fd.get());
+            if (!xs) {
                 archive_entry_free(e);
-                return sys_error("open '" + path + "'");
+                return xs;
             }
-            TRY(xattrs(e, fd.get()));
         }
         if (!S_ISREG(st.st_mode)) archive_entry_set_size(e, 0);
         Status s = header(e, path);
@@ -149,7 +165,7 @@ struct Writer {
                 left -= n;
             }
         }
-        if (S_ISDIR(st.st_mode)) return walk(fd.get(), path);
+        if (S_ISDIR(st.st_mode) && recurse) return walk(fd.get(), path);
         return ok();
     }
 
@@ -163,7 +179,7 @@ struct Writer {
         if (d < 0) return sys_error("open '" + path + "'");
         DIR* dir = fdopendir(d);
         if (!dir) {
-            close(d);
+            ::close(d);
             return sys_error("opendir '" + path + "'");
         }
         std::vector<std::string> names;
@@ -179,37 +195,79 @@ struct Writer {
     }
 };
 
-}  // namespace
+TarWriter::TarWriter(const TarSink& sink) : impl_(std::make_unique<Impl>()) {
+    impl_->sink = &sink;
+}
 
-Status write_tree_tar(const std::string& dir, const TarSink& sink, const TreeOwners& owners) {
-    Writer w;
-    w.sink = &sink;
-    w.owners = owners;
-    w.a = archive_write_new();
-    archive_write_set_format_pax_restricted(w.a);
-    archive_write_set_bytes_per_block(w.a, 10240);
-    struct Free {
-        ::archive* a;
-        ~Free() { archive_write_free(a); }
-    } guard{w.a};
-    if (archive_write_open(w.a, &w, nullptr, Writer::write_cb, nullptr) != ARCHIVE_OK)
-        return w.fail("open tar writer");
-    UniqueFd root(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return sys_error("open '" + dir + "'");
-    // "./" carries the root's own mode and owner.
+TarWriter::~TarWriter() {
+    if (impl_->a) archive_write_free(impl_->a);
+}
+
+void TarWriter::set_owners(const TreeOwners& owners) {
+    impl_->owners = owners;
+}
+
+Status TarWriter::open() {
+    impl_->a = archive_write_new();
+    archive_write_set_format_pax_restricted(impl_->a);
+    archive_write_set_bytes_per_block(impl_->a, 10240);
+    if (archive_write_open(impl_->a, impl_.get(), nullptr, Impl::write_cb, nullptr) != ARCHIVE_OK)
+        return impl_->fail("open tar writer");
+    return ok();
+}
+
+Status TarWriter::add(int dirfd, const std::string& name, const std::string& path, bool recurse) {
+    return impl_->entry(dirfd, name, path, recurse);
+}
+
+Status TarWriter::add_children(int dirfd, const std::string& path) {
+    return impl_->walk(dirfd, path);
+}
+
+Status TarWriter::add_root(int fd) {
+    // "./" carries the root's own mode, owner and times.
     struct stat st;
-    if (fstat(root.get(), &st) < 0) return sys_error("stat '" + dir + "'");
+    if (fstat(fd, &st) < 0) return sys_error("stat the root directory");
     archive_entry* e = archive_entry_new();
     archive_entry_copy_stat(e, &st);
-    w.map_owner(e, st);
+    impl_->map_owner(e, st);
     archive_entry_set_pathname(e, "./");
     archive_entry_set_size(e, 0);
-    Status s = w.header(e, "./");
+    Status s = impl_->header(e, "./");
     archive_entry_free(e);
-    TRY(s);
-    TRY_CTX(w.walk(root.get(), "."), "archive '" + dir + "'");
-    if (archive_write_close(w.a) != ARCHIVE_OK) return w.fail("finish tar");
+    return s;
+}
+
+Status TarWriter::add_marker(const std::string& path, const struct stat& st, mode_t mode) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_copy_stat(e, &st);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, mode & 07777);
+    archive_entry_set_nlink(e, 1);
+    archive_entry_set_rdev(e, 0);
+    archive_entry_set_size(e, 0);
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_uname(e, "");
+    archive_entry_set_gname(e, "");
+    Status s = impl_->header(e, path);
+    archive_entry_free(e);
+    return s;
+}
+
+Status TarWriter::close() {
+    if (archive_write_close(impl_->a) != ARCHIVE_OK) return impl_->fail("finish tar");
     return ok();
+}
+
+Status write_tree_tar(const std::string& dir, const TarSink& sink, const TreeOwners& owners) {
+    TarWriter w(sink);
+    w.set_owners(owners);
+    TRY(w.open());
+    UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return sys_error("open '" + dir + "'");
+    TRY(w.add_root(root.get()));
+    TRY_CTX(w.add_children(root.get(), "."), "archive '" + dir + "'");
+    return w.close();
 }
 
 }  // namespace berth::image::layer
