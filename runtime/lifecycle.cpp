@@ -316,16 +316,22 @@ Result<Created> create_container(const CreateOptions& o) {
     // until it execs, is not dumpable, so no process in the container can open its
     // /proc/<pid>/exe, fds or memory. execve resets it for the user's program.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    auto pid = spawn_init(plan, cb);
+    auto spawned = spawn_init(plan, cb);
     ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!pid) return cleanup(std::move(pid).error());
-    st.pid = *pid;
-    st.pid_start_time = pid_start_time(*pid);
-    log::debug("container '" + o.id + "': init pid " + std::to_string(*pid) +
+    if (!spawned) return cleanup(std::move(spawned).error());
+    Created c;
+    c.init = std::move(*spawned);
+    const pid_t pid = c.init.pid();
+    st.pid = pid;
+    st.pid_start_time = pid_start_time(pid);
+    log::debug("container '" + o.id + "': init pid " + std::to_string(pid) +
                ", waiting for start on " + dir.file("start.sock"));
     auto fail = [&](Error e) -> Error {
-        ::kill(*pid, SIGKILL);
-        if (o.foreground) ::waitpid(*pid, nullptr, 0);
+        // Detached, berth exits without waiting: the init's zombie goes to berth's parent.
+        if (o.foreground)
+            c.init.kill_and_reap();
+        else
+            (void)c.init.signal(SIGKILL);
         return cleanup(std::move(e));
     };
     if (auto s = dir.save(st); !s) return fail(std::move(s).error());
@@ -335,11 +341,9 @@ Result<Created> create_container(const CreateOptions& o) {
             char cwd[PATH_MAX];
             if (::getcwd(cwd, sizeof cwd)) pf = std::string(cwd) + "/" + pf;
         }
-        if (auto s = write_file_replace(pf, std::to_string(*pid), 0644); !s)
+        if (auto s = write_file_replace(pf, std::to_string(pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));
     }
-    Created c;
-    c.pid = *pid;
     if (console_parent) {
         auto m = recv_fd(console_parent.get());
         if (!m) return fail(std::move(m).error().with_context("receive the pty master"));
@@ -490,12 +494,11 @@ Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
         return std::move(c).error();
     }
     auto s = start_container(o.root, o.id);
-    Result<int> code = s ? wait_foreground(c->pid, std::move(c->console), sigs)
+    Result<int> code = s ? wait_foreground(c->init.pid(), std::move(c->console), sigs)
                          : Result<int>(std::move(s).error());
-    if (!code) {
-        ::kill(c->pid, SIGKILL);
-        ::waitpid(c->pid, nullptr, 0);
-    }
+    // wait_foreground may have reaped the init before failing: the pidfd keeps this SIGKILL
+    // from reaching a process that reused its pid.
+    if (!code) c->init.kill_and_reap();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (!keep || !code) {
         auto d = delete_container(o.root, o.id, true);
