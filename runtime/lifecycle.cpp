@@ -71,12 +71,12 @@ Status signal_init(const ContainerState& st, int sig) {
     // process that reused the pid after the init exited.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!pidfd) {
-        if (errno == ESRCH) return error("container not running");
+        if (errno == ESRCH) return error(ErrorKind::wrong_state, "container not running");
         return sys_error("pidfd_open");
     }
-    if (!init_alive(st)) return error("container not running");
+    if (!init_alive(st)) return error(ErrorKind::wrong_state, "container not running");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
-        if (errno == ESRCH) return error("no such process");
+        if (errno == ESRCH) return error(ErrorKind::not_found, "no such process");
         return sys_error("kill");
     }
     return ok();
@@ -360,7 +360,7 @@ Status start_container(const std::string& root, const std::string& id) {
             return error("cannot start a container that has stopped");
         case RunStatus::running:
         case RunStatus::paused:
-            return error("cannot start an already running container");
+            return error(ErrorKind::wrong_state, "cannot start an already running container");
         default:
             break;
     }
@@ -368,9 +368,11 @@ Status start_container(const std::string& root, const std::string& id) {
     if (!fd) return sys_error("socket");
     std::string path = dir.file("start.sock");
     auto addr = TRY(unix_address(path));
-    if (::connect(fd.get(), addr.get(), addr.len) < 0) return error("container not running");
+    if (::connect(fd.get(), addr.get(), addr.len) < 0)
+        return error(ErrorKind::wrong_state, "container not running");
     char go = 's';
-    if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1) return error("container not running");
+    if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1)
+        return error(ErrorKind::wrong_state, "container not running");
     log::debug("container '" + id + "': start signal sent to init pid " + std::to_string(st.pid));
     // The init closes the connection by exec (CLOEXEC); anything it writes is its failure.
     // One SEQPACKET record each: a shorter buffer would cut a long one (a startContainer
@@ -515,7 +517,7 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
         // runc 1.1.5: `kill --all` of a stopped container signals no process and succeeds
         // (engines send `kill -a ID 0` / SIGKILL to whatever may be left); plain kill fails.
         if (all) return ok();
-        return error("container not running");
+        return error(ErrorKind::wrong_state, "container not running");
     }
     if (all) {
         if (!st.cgroup.is_null()) {
@@ -531,7 +533,7 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
 Status delete_container(const std::string& root, const std::string& id, bool force) {
     auto d = ContainerDir::open(root, id);
     if (!d) {
-        if (force && d.error().message() == "container does not exist") {
+        if (force && d.error().is(ErrorKind::not_found)) {
             // A create killed half-way leaves a directory without state.json: remove it.
             if (validate_id(id)) (void)remove_all(root + "/" + id);
             return ok();
@@ -542,7 +544,8 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     ContainerState st = TRY(dir.load());
     RunStatus s = current_status(dir, st);
     if ((s == RunStatus::running || s == RunStatus::paused) && !force)
-        return error("cannot delete container " + id + " that is not stopped: " + status_name(s));
+        return error(ErrorKind::wrong_state,
+                     "cannot delete container " + id + " that is not stopped: " + status_name(s));
     if (s != RunStatus::stopped) {
         if (!st.cgroup.is_null()) {
             // kill_all thaws a paused cgroup first: a frozen process cannot die. A cgroup

@@ -260,6 +260,18 @@ os.execv(sys.argv[1], sys.argv[1:])' "$BERTH" --root "$ROOT" run -b "$BUNDLE" ig
 	[ -z "$(ls -A "$ROOT")" ]
 }
 
+@test "delete --force of a half-made container (no state.json) removes its directory" {
+	# What a create killed before it saved its state leaves behind.
+	mkdir -p "$ROOT/half"
+	touch "$ROOT/half/start.sock"
+	run berth delete half
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: container does not exist" ]
+	[ -d "$ROOT/half" ]
+	berth delete --force half
+	[ ! -e "$ROOT/half" ]
+}
+
 @test "delete without force removes a created container" {
 	berth create -b "$BUNDLE" c </dev/null >/dev/null 2>&1
 	pid=$(berth state c | jq .pid)
