@@ -127,7 +127,6 @@ Result<ContainerState> ContainerDir::load() const {
         st.owner = j.value("owner", "");
         st.annotations = j.value("annotations", std::map<std::string, std::string>{});
         st.new_pid_ns = j.value("new_pid_ns", false);
-        st.namespaces = j.value("namespaces", std::map<std::string, std::string>{});
         if (j.contains("cgroup")) st.cgroup = j["cgroup"];
         st.cgroups_path = j.value("cgroups_path", "");
         if (j.contains("resources")) st.resources = j["resources"];
@@ -150,7 +149,6 @@ Status ContainerDir::save(const ContainerState& st) const {
     j["owner"] = st.owner;
     j["annotations"] = st.annotations;
     j["new_pid_ns"] = st.new_pid_ns;
-    j["namespaces"] = st.namespaces;
     if (!st.cgroup.is_null()) j["cgroup"] = st.cgroup;
     j["cgroups_path"] = st.cgroups_path;
     if (!st.resources.is_null()) j["resources"] = st.resources;

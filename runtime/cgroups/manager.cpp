@@ -383,13 +383,6 @@ Status Manager::add_pid(pid_t pid) {
     return ok();
 }
 
-Result<UniqueFd> Manager::v2_dir_fd() const {
-    if (mode_ != Mode::v2) return Error::sys(ENOTSUP, "CLONE_INTO_CGROUP needs a pure v2 host");
-    UniqueFd fd(::open(v2_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return sys_error("open cgroup " + v2_);
-    return fd;
-}
-
 bool Manager::exists() const {
     for (const auto& d : v1_dirs())
         if (path_exists(d)) return true;
