@@ -2,9 +2,11 @@
 // parent (ProcessPlan), then stage1 and the process cloned and driven through the sync
 // protocol (table in sync.hpp).
 //
-// Rules the child code keeps (DESIGN.md, process model): after fork the child never throws
-// and never returns into the parent's frames — every failure goes to the parent as kError
-// and the child _exits; nothing expensive (parsing, name lookups, plans) happens there.
+// Rules the child code keeps (docs/process-model.md): after fork the child never throws and
+// never returns into the parent's frames — every failure goes to the parent as kError and
+// the child _exits. Plans, seccomp programs and capability sets are made before the clone;
+// what only the container's filesystem can answer (its /etc/passwd for HOME and groups,
+// args[0] on the container's PATH) the child looks up after pivot_root.
 #pragma once
 
 #include <sys/types.h>
