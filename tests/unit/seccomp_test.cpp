@@ -234,10 +234,18 @@ TEST(SeccompCompile, UnknownSyscallIsSkipped) {
 }
 
 TEST(SeccompCompile, RuleWithDefaultActionIsDropped) {
-    // libseccomp refuses a rule whose action is the default one; runc skips it silently.
+    // libseccomp refuses a rule whose action is the default one; runc skips it silently: the
+    // program is the one compiled without that rule.
     Seccomp p = profile("SCMP_ACT_ERRNO",
                         {rule({"mkdir"}, "SCMP_ACT_ERRNO"), rule({"getpid"}, "SCMP_ACT_ALLOW")});
-    EXPECT_TRUE(sc::compile(p));
+    Seccomp without = profile("SCMP_ACT_ERRNO", {rule({"getpid"}, "SCMP_ACT_ALLOW")});
+    auto a = sc::compile(p);
+    auto b = sc::compile(without);
+    ASSERT_TRUE(a) << a.error().str();
+    ASSERT_TRUE(b) << b.error().str();
+    ASSERT_EQ(a->program.size(), b->program.size());
+    EXPECT_EQ(0, std::memcmp(a->program.data(), b->program.data(),
+                             a->program.size() * sizeof(struct sock_filter)));
 }
 
 TEST(SeccompCompile, DockerDefaultProfileCompiles) {
