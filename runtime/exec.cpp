@@ -101,7 +101,7 @@ Result<spec::Process> exec_process(spec::Process p, const ExecOptions& o, bool f
             return error("--env: '" + e + "' is not NAME=VALUE");
         std::string prefix = e.substr(0, eq + 1);
         auto it = std::find_if(p.env.begin(), p.env.end(),
-                               [&](const std::string& x) { return x.rfind(prefix, 0) == 0; });
+                               [&](const std::string& x) { return x.starts_with(prefix); });
         if (it != p.env.end())
             *it = e;
         else
@@ -124,7 +124,7 @@ Result<spec::Process> exec_process(spec::Process p, const ExecOptions& o, bool f
         std::string lower = c;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         cap_value_t v;
-        if (upper.rfind("CAP_", 0) != 0 || cap_from_name(lower.c_str(), &v) < 0)
+        if (!upper.starts_with("CAP_") || cap_from_name(lower.c_str(), &v) < 0)
             return error("--cap: unknown capability '" + c + "'");
         // Without process.capabilities the process keeps every capability it has: nothing to
         // add. CVE-2022-29162: never into the inheritable set (runc once put --cap there,

@@ -174,12 +174,12 @@ Result<int> parse_signal(const std::string& s) {
     }
     std::string name = s;
     std::transform(name.begin(), name.end(), name.begin(), ::toupper);
-    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    if (name.starts_with("SIG")) name = name.substr(3);
     for (int n = 1; n < NSIG; ++n) {
         const char* abbrev = ::sigabbrev_np(n);
         if (abbrev && name == abbrev) return n;
     }
-    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+    if (name.starts_with("RTMIN") || name.starts_with("RTMAX")) {
         int base = name[2] == 'M' && name[3] == 'I' ? SIGRTMIN : SIGRTMAX;
         if (name.size() == 5) return base;
         int off = std::atoi(name.c_str() + 5);
