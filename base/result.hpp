@@ -9,19 +9,40 @@
 
 namespace berth {
 
-// An error: the errno that caused it (0 when not a system error) and a message that reads
-// outermost-first: "create container 'web': mount '/proc': Permission denied".
+// What went wrong, for callers that must tell failures apart: they branch on the kind, never
+// on the message text (which is for people and changes with its context).
+enum class ErrorKind {
+    other,
+    not_found,    // the object is not there (ENOENT, ESRCH; "container does not exist")
+    exists,       // the object is already there (EEXIST; a container id in use)
+    invalid,      // bad input: a field, a flag, an argument (EINVAL)
+    permission,   // not allowed (EPERM, EACCES)
+    busy,         // in use or locked by someone else (EBUSY, EAGAIN)
+    wrong_state,  // the object is in a state the operation does not accept ("not running")
+};
+
+// The kind a system error of this errno has (other when none fits).
+ErrorKind kind_of_errno(int code);
+// "not_found", "exists", ...: for logs and tests.
+const char* kind_name(ErrorKind kind);
+
+// An error: the errno that caused it (0 when not a system error), its kind, and a message
+// that reads outermost-first: "create container 'web': mount '/proc': Permission denied".
 class Error {
   public:
     Error() = default;
-    Error(int code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+    Error(int code, std::string msg)
+        : code_(code), kind_(kind_of_errno(code)), msg_(std::move(msg)) {}
+    Error(ErrorKind kind, std::string msg) : kind_(kind), msg_(std::move(msg)) {}
 
-    // A system error from errno, with what was being done.
+    // A system error from errno, with what was being done; its kind follows the errno.
     static Error sys(int code, std::string what) { return Error(code, std::move(what)); }
     // A logical error (bad input, wrong state) with no errno.
     static Error msg(std::string text) { return Error(0, std::move(text)); }
 
     int code() const { return code_; }
+    ErrorKind kind() const { return kind_; }
+    bool is(ErrorKind k) const { return kind_ == k; }
     const std::string& message() const { return msg_; }
     // Adds an outer context: "context: inner".
     Error& context(const std::string& outer) {
@@ -38,6 +59,7 @@ class Error {
 
   private:
     int code_ = 0;
+    ErrorKind kind_ = ErrorKind::other;
     std::string msg_;
 };
 
@@ -99,13 +121,14 @@ inline Error sys_error(std::string what) {
 inline Error error(std::string text) {
     return Error::msg(std::move(text));
 }
+inline Error error(ErrorKind kind, std::string text) {
+    return Error(kind, std::move(text));
+}
 
 }  // namespace berth
 
 // TRY(expr): evaluates a Result; on failure returns its error from the enclosing function,
 // otherwise yields the value (GNU statement expression; fine for gcc and clang). The Result
-// is held by value: `TRY(f().context(...))` yields a reference into a temporary that dies at
-// the end of the declaration, so binding a reference to it would dangle. The Result
 // is held by value: `TRY(f().context(...))` yields a reference into a temporary that dies at
 // the end of the declaration, so binding a reference to it would dangle.
 #define BERTH_CONCAT2(a, b) a##b

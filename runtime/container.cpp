@@ -74,7 +74,7 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
     d.id_ = id;
     d.path_ = root + "/" + id;
     if (::mkdir(d.path_.c_str(), 0711) < 0) {
-        if (errno == EEXIST) return error("container with id exists: " + id);
+        if (errno == EEXIST) return error(ErrorKind::exists, "container with id exists: " + id);
         return sys_error("create '" + d.path_ + "'");
     }
     auto fd = lock_dir(d.path_);
@@ -87,14 +87,15 @@ Result<ContainerDir> ContainerDir::create(const std::string& root, const std::st
 }
 
 Result<ContainerDir> ContainerDir::open(const std::string& root, const std::string& id, bool lock) {
-    if (!validate_id(id)) return error("container does not exist");
+    if (!validate_id(id)) return error(ErrorKind::not_found, "container does not exist");
     ContainerDir d;
     d.id_ = id;
     d.path_ = root + "/" + id;
     if (lock) {
         auto fd = lock_dir(d.path_);
         if (!fd) {
-            if (fd.error().code() == ENOENT) return error("container does not exist");
+            if (fd.error().code() == ENOENT)
+                return error(ErrorKind::not_found, "container does not exist");
             return std::move(fd).error();
         }
         d.lock_ = std::move(*fd);
@@ -102,7 +103,8 @@ Result<ContainerDir> ContainerDir::open(const std::string& root, const std::stri
     // A directory without state.json is a create that has not finished (or was removed
     // while we waited for the lock).
     struct stat sb;
-    if (::stat(d.file("state.json").c_str(), &sb) < 0) return error("container does not exist");
+    if (::stat(d.file("state.json").c_str(), &sb) < 0)
+        return error(ErrorKind::not_found, "container does not exist");
     return d;
 }
 
@@ -125,7 +127,6 @@ Result<ContainerState> ContainerDir::load() const {
         st.owner = j.value("owner", "");
         st.annotations = j.value("annotations", std::map<std::string, std::string>{});
         st.new_pid_ns = j.value("new_pid_ns", false);
-        st.namespaces = j.value("namespaces", std::map<std::string, std::string>{});
         if (j.contains("cgroup")) st.cgroup = j["cgroup"];
         st.cgroups_path = j.value("cgroups_path", "");
         if (j.contains("resources")) st.resources = j["resources"];
@@ -148,7 +149,6 @@ Status ContainerDir::save(const ContainerState& st) const {
     j["owner"] = st.owner;
     j["annotations"] = st.annotations;
     j["new_pid_ns"] = st.new_pid_ns;
-    j["namespaces"] = st.namespaces;
     if (!st.cgroup.is_null()) j["cgroup"] = st.cgroup;
     j["cgroups_path"] = st.cgroups_path;
     if (!st.resources.is_null()) j["resources"] = st.resources;

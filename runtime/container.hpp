@@ -39,8 +39,6 @@ struct ContainerState {
     std::string owner;
     std::map<std::string, std::string> annotations;
     bool new_pid_ns = false;
-    // Namespace paths of the init (for exec and for `ps` without a cgroup).
-    std::map<std::string, std::string> namespaces;
     // cgroups::Manager::to_state(): where the container's cgroup is in every hierarchy.
     nlohmann::json cgroup;
     std::string cgroups_path;  // linux.cgroupsPath as configured

@@ -101,7 +101,7 @@ Result<spec::Process> exec_process(spec::Process p, const ExecOptions& o, bool f
             return error("--env: '" + e + "' is not NAME=VALUE");
         std::string prefix = e.substr(0, eq + 1);
         auto it = std::find_if(p.env.begin(), p.env.end(),
-                               [&](const std::string& x) { return x.rfind(prefix, 0) == 0; });
+                               [&](const std::string& x) { return x.starts_with(prefix); });
         if (it != p.env.end())
             *it = e;
         else
@@ -124,7 +124,7 @@ Result<spec::Process> exec_process(spec::Process p, const ExecOptions& o, bool f
         std::string lower = c;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         cap_value_t v;
-        if (upper.rfind("CAP_", 0) != 0 || cap_from_name(lower.c_str(), &v) < 0)
+        if (!upper.starts_with("CAP_") || cap_from_name(lower.c_str(), &v) < 0)
             return error("--cap: unknown capability '" + c + "'");
         // Without process.capabilities the process keeps every capability it has: nothing to
         // add. CVE-2022-29162: never into the inheritable set (runc once put --cap there,
@@ -280,22 +280,25 @@ Result<int> exec_container(const ExecOptions& o) {
     // CVE-2019-5736, as create: until it execs, the process is a non-dumpable copy of berth
     // that processes in the container cannot open /proc/<pid>/exe, fds or memory of.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    auto pid = spawn_exec(plan, cb);
+    auto spawned = spawn_exec(plan, cb);
     ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!pid) {
+    if (!spawned) {
         restore();
-        return std::move(pid).error();
+        return std::move(spawned).error();
     }
+    ChildProcess child = std::move(*spawned);
+    const pid_t pid = child.pid();
     auto fail = [&](Error e) -> Error {
-        ::kill(*pid, SIGKILL);
-        ::waitpid(*pid, nullptr, 0);
+        // wait_foreground may have reaped the process before failing: the pidfd keeps this
+        // SIGKILL from reaching a process that reused its pid.
+        child.kill_and_reap();
         restore();
         return e;
     };
-    log::debug("exec in container '" + o.id + "': process pid " + std::to_string(*pid) +
+    log::debug("exec in container '" + o.id + "': process pid " + std::to_string(pid) +
                (cg ? " in cgroup " + cg->cgroup_path() : std::string()));
     if (!o.pid_file.empty())
-        if (auto s = write_file_replace(absolute(o.pid_file), std::to_string(*pid), 0644); !s)
+        if (auto s = write_file_replace(absolute(o.pid_file), std::to_string(pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));
     if (o.detach) return 0;
     UniqueFd console;
@@ -304,7 +307,7 @@ Result<int> exec_container(const ExecOptions& o) {
         if (!m) return fail(std::move(m).error().with_context("receive the pty master"));
         console = std::move(*m);
     }
-    auto code = wait_foreground(*pid, std::move(console), sigs);
+    auto code = wait_foreground(pid, std::move(console), sigs);
     if (!code) return fail(std::move(code).error());
     restore();
     return code;

@@ -71,12 +71,12 @@ Status signal_init(const ContainerState& st, int sig) {
     // process that reused the pid after the init exited.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!pidfd) {
-        if (errno == ESRCH) return error("container not running");
+        if (errno == ESRCH) return error(ErrorKind::wrong_state, "container not running");
         return sys_error("pidfd_open");
     }
-    if (!init_alive(st)) return error("container not running");
+    if (!init_alive(st)) return error(ErrorKind::wrong_state, "container not running");
     if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
-        if (errno == ESRCH) return error("no such process");
+        if (errno == ESRCH) return error(ErrorKind::not_found, "no such process");
         return sys_error("kill");
     }
     return ok();
@@ -174,12 +174,12 @@ Result<int> parse_signal(const std::string& s) {
     }
     std::string name = s;
     std::transform(name.begin(), name.end(), name.begin(), ::toupper);
-    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    if (name.starts_with("SIG")) name = name.substr(3);
     for (int n = 1; n < NSIG; ++n) {
         const char* abbrev = ::sigabbrev_np(n);
         if (abbrev && name == abbrev) return n;
     }
-    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+    if (name.starts_with("RTMIN") || name.starts_with("RTMAX")) {
         int base = name[2] == 'M' && name[3] == 'I' ? SIGRTMIN : SIGRTMAX;
         if (name.size() == 5) return base;
         int off = std::atoi(name.c_str() + 5);
@@ -316,16 +316,22 @@ Result<Created> create_container(const CreateOptions& o) {
     // until it execs, is not dumpable, so no process in the container can open its
     // /proc/<pid>/exe, fds or memory. execve resets it for the user's program.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    auto pid = spawn_init(plan, cb);
+    auto spawned = spawn_init(plan, cb);
     ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!pid) return cleanup(std::move(pid).error());
-    st.pid = *pid;
-    st.pid_start_time = pid_start_time(*pid);
-    log::debug("container '" + o.id + "': init pid " + std::to_string(*pid) +
+    if (!spawned) return cleanup(std::move(spawned).error());
+    Created c;
+    c.init = std::move(*spawned);
+    const pid_t pid = c.init.pid();
+    st.pid = pid;
+    st.pid_start_time = pid_start_time(pid);
+    log::debug("container '" + o.id + "': init pid " + std::to_string(pid) +
                ", waiting for start on " + dir.file("start.sock"));
     auto fail = [&](Error e) -> Error {
-        ::kill(*pid, SIGKILL);
-        if (o.foreground) ::waitpid(*pid, nullptr, 0);
+        // Detached, berth exits without waiting: the init's zombie goes to berth's parent.
+        if (o.foreground)
+            c.init.kill_and_reap();
+        else
+            (void)c.init.signal(SIGKILL);
         return cleanup(std::move(e));
     };
     if (auto s = dir.save(st); !s) return fail(std::move(s).error());
@@ -335,11 +341,9 @@ Result<Created> create_container(const CreateOptions& o) {
             char cwd[PATH_MAX];
             if (::getcwd(cwd, sizeof cwd)) pf = std::string(cwd) + "/" + pf;
         }
-        if (auto s = write_file_replace(pf, std::to_string(*pid), 0644); !s)
+        if (auto s = write_file_replace(pf, std::to_string(pid), 0644); !s)
             return fail(std::move(s).error().with_context("--pid-file"));
     }
-    Created c;
-    c.pid = *pid;
     if (console_parent) {
         auto m = recv_fd(console_parent.get());
         if (!m) return fail(std::move(m).error().with_context("receive the pty master"));
@@ -356,7 +360,7 @@ Status start_container(const std::string& root, const std::string& id) {
             return error("cannot start a container that has stopped");
         case RunStatus::running:
         case RunStatus::paused:
-            return error("cannot start an already running container");
+            return error(ErrorKind::wrong_state, "cannot start an already running container");
         default:
             break;
     }
@@ -364,9 +368,11 @@ Status start_container(const std::string& root, const std::string& id) {
     if (!fd) return sys_error("socket");
     std::string path = dir.file("start.sock");
     auto addr = TRY(unix_address(path));
-    if (::connect(fd.get(), addr.get(), addr.len) < 0) return error("container not running");
+    if (::connect(fd.get(), addr.get(), addr.len) < 0)
+        return error(ErrorKind::wrong_state, "container not running");
     char go = 's';
-    if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1) return error("container not running");
+    if (::send(fd.get(), &go, 1, MSG_NOSIGNAL) != 1)
+        return error(ErrorKind::wrong_state, "container not running");
     log::debug("container '" + id + "': start signal sent to init pid " + std::to_string(st.pid));
     // The init closes the connection by exec (CLOEXEC); anything it writes is its failure.
     // One SEQPACKET record each: a shorter buffer would cut a long one (a startContainer
@@ -490,12 +496,11 @@ Result<int> run_container(const CreateOptions& o, bool detach, bool keep) {
         return std::move(c).error();
     }
     auto s = start_container(o.root, o.id);
-    Result<int> code = s ? wait_foreground(c->pid, std::move(c->console), sigs)
+    Result<int> code = s ? wait_foreground(c->init.pid(), std::move(c->console), sigs)
                          : Result<int>(std::move(s).error());
-    if (!code) {
-        ::kill(c->pid, SIGKILL);
-        ::waitpid(c->pid, nullptr, 0);
-    }
+    // wait_foreground may have reaped the init before failing: the pidfd keeps this SIGKILL
+    // from reaching a process that reused its pid.
+    if (!code) c->init.kill_and_reap();
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (!keep || !code) {
         auto d = delete_container(o.root, o.id, true);
@@ -512,7 +517,7 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
         // runc 1.1.5: `kill --all` of a stopped container signals no process and succeeds
         // (engines send `kill -a ID 0` / SIGKILL to whatever may be left); plain kill fails.
         if (all) return ok();
-        return error("container not running");
+        return error(ErrorKind::wrong_state, "container not running");
     }
     if (all) {
         if (!st.cgroup.is_null()) {
@@ -528,7 +533,7 @@ Status kill_container(const std::string& root, const std::string& id, int sig, b
 Status delete_container(const std::string& root, const std::string& id, bool force) {
     auto d = ContainerDir::open(root, id);
     if (!d) {
-        if (force && d.error().message() == "container does not exist") {
+        if (force && d.error().is(ErrorKind::not_found)) {
             // A create killed half-way leaves a directory without state.json: remove it.
             if (validate_id(id)) (void)remove_all(root + "/" + id);
             return ok();
@@ -539,7 +544,8 @@ Status delete_container(const std::string& root, const std::string& id, bool for
     ContainerState st = TRY(dir.load());
     RunStatus s = current_status(dir, st);
     if ((s == RunStatus::running || s == RunStatus::paused) && !force)
-        return error("cannot delete container " + id + " that is not stopped: " + status_name(s));
+        return error(ErrorKind::wrong_state,
+                     "cannot delete container " + id + " that is not stopped: " + status_name(s));
     if (s != RunStatus::stopped) {
         if (!st.cgroup.is_null()) {
             // kill_all thaws a paused cgroup first: a frozen process cannot die. A cgroup

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "runtime/container.hpp"
@@ -29,8 +30,8 @@ struct CreateOptions {
 };
 
 struct Created {
-    pid_t pid = 0;
-    UniqueFd console;  // foreground terminal: the pty master
+    ChildProcess init;  // berth's child until berth exits
+    UniqueFd console;   // foreground terminal: the pty master
 };
 
 Result<Created> create_container(const CreateOptions& o);

@@ -1,5 +1,6 @@
 // berth: entry point; global flags, then one command.
 #include <seccomp.h>
+#include <signal.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -88,6 +89,10 @@ void print_help(const berth::Args& globals) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // An ignored SIGCHLD survives execve, and with it the kernel reaps berth's children
+    // itself: no wait would see stage1 or the init exit. Whoever started berth decides
+    // nothing about that.
+    ::signal(SIGCHLD, SIG_DFL);
     berth::Args g;
     g.flag("debug", "enable debug logging")
         .option("log", "value", "set the log file to write berth logs to (default is stderr)")

@@ -438,16 +438,12 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
 
 // ---- parent side ------------------------------------------------------------------------
 
-void kill_and_reap(pid_t pid) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-}
-
 // stage1's part, the same for init and exec: cgroup, namespaces, id maps, the process's pid.
-Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1,
-                    pid_t& child) {
+// stage1 and the process are held by pidfds (ChildProcess): once stage1 is reaped here, a
+// failure later on must not signal its pid, which another process may have by then.
+Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, ChildProcess& stage1_p,
+                    ChildProcess& child) {
+    const pid_t stage1 = stage1_p.pid();
     const spec::Spec& spec = *plan.spec;
     // Rootless, stage1 sets its own score (a non-dumpable process's /proc files are not ours).
     if (plan.process->oom_score_adj && !plan.rootless)
@@ -461,10 +457,10 @@ Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t s
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
     TRY(sync_send(fd, SyncType::kMapsWritten));
     auto m = TRY(sync_expect(fd, SyncType::kInitPid));
-    child = pid_t(m.value);
-    int status;
-    while (::waitpid(stage1, &status, 0) < 0)
-        if (errno != EINTR) return sys_error("wait for stage1");
+    // The process is berth's child (CLONE_PARENT) and nothing here has waited for it, so the
+    // pid is still its own.
+    child = ChildProcess::adopt(pid_t(m.value));
+    TRY_CTX(stage1_p.wait(), "stage1");
     return ok();
 }
 
@@ -475,8 +471,10 @@ Status pass_listener(const SpawnCallbacks& cb, int fd, pid_t pid) {
     return ok();
 }
 
-Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, pid_t& init) {
-    TRY(drive_stage1(plan, cb, fd, stage1, init));
+Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, ChildProcess& stage1,
+             ChildProcess& init_p) {
+    TRY(drive_stage1(plan, cb, fd, stage1, init_p));
+    const pid_t init = init_p.pid();
     TRY(sync_expect(fd, SyncType::kRuntimeHooks));
     if (cb.runtime_hooks) TRY(cb.runtime_hooks(init));
     std::string states =
@@ -496,8 +494,10 @@ Status drive(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, 
 
 // exec: after stage1, the process reports kReady and execs; EOF on the socket (CLOEXEC) after
 // kReady means execve succeeded, a kError means it (or the set-up) failed.
-Status drive_exec(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t stage1, pid_t& pid) {
-    TRY(drive_stage1(plan, cb, fd, stage1, pid));
+Status drive_exec(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, ChildProcess& stage1,
+                  ChildProcess& proc) {
+    TRY(drive_stage1(plan, cb, fd, stage1, proc));
+    const pid_t pid = proc.pid();
     bool ready = false;
     for (;;) {
         auto msg = TRY(sync_recv_or_eof(fd));
@@ -516,23 +516,25 @@ Status drive_exec(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, pid_t sta
     }
 }
 
-using Driver = Status (*)(ProcessPlan&, const SpawnCallbacks&, int, pid_t, pid_t&);
+using Driver = Status (*)(ProcessPlan&, const SpawnCallbacks&, int, ChildProcess&, ChildProcess&);
 
-Result<pid_t> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) {
+Result<ChildProcess> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) {
     auto [parent_end, child_end] = TRY(sync_pair());
-    pid_t stage1 = ::fork();
-    if (stage1 < 0) return sys_error("fork");
-    if (stage1 == 0) {
+    pid_t pid = ::fork();
+    if (pid < 0) return sys_error("fork");
+    if (pid == 0) {
         parent_end.reset();
         stage1_main(plan, child_end.get());
     }
     child_end.reset();
-    pid_t child = 0;
+    ChildProcess stage1 = ChildProcess::adopt(pid);
+    ChildProcess child;
     auto st = driver(plan, cb, parent_end.get(), stage1, child);
     if (!st) {
-        kill_and_reap(child);
-        // stage1 may already be reaped (then this is a harmless ECHILD).
-        kill_and_reap(stage1);
+        // Each is signalled through its pidfd, and stage1 not at all once drive_stage1 has
+        // reaped it: its pid may belong to an unrelated process by now.
+        child.kill_and_reap();
+        stage1.kill_and_reap();
         return std::move(st).error();
     }
     return child;
@@ -540,11 +542,11 @@ Result<pid_t> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) 
 
 }  // namespace
 
-Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb) {
+Result<ChildProcess> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb) {
     return spawn(plan, cb, drive);
 }
 
-Result<pid_t> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb) {
+Result<ChildProcess> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb) {
     if (!plan.exec_root) return error("spawn_exec: no container root to check against");
     return spawn(plan, cb, drive_exec);
 }

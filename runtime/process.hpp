@@ -2,9 +2,11 @@
 // parent (ProcessPlan), then stage1 and the process cloned and driven through the sync
 // protocol (table in sync.hpp).
 //
-// Rules the child code keeps (DESIGN.md, process model): after fork the child never throws
-// and never returns into the parent's frames — every failure goes to the parent as kError
-// and the child _exits; nothing expensive (parsing, name lookups, plans) happens there.
+// Rules the child code keeps (docs/process-model.md): after fork the child never throws and
+// never returns into the parent's frames — every failure goes to the parent as kError and
+// the child _exits. Plans, seccomp programs and capability sets are made before the clone;
+// what only the container's filesystem can answer (its /etc/passwd for HOME and groups,
+// args[0] on the container's PATH) the child looks up after pivot_root.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/child_process.hpp"
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
 #include "runtime/linux/capabilities.hpp"
@@ -82,14 +85,15 @@ struct SpawnCallbacks {
 };
 
 // Clones stage1 and init and drives them until init reports kReady (it then waits on the
-// start socket). On failure every process made is killed and reaped. Returns init's pid.
-Result<pid_t> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb);
+// start socket). On failure every process made is killed and reaped. Returns init, held by
+// a pidfd.
+Result<ChildProcess> spawn_init(ProcessPlan& plan, const SpawnCallbacks& cb);
 
 // berth exec: clones stage1, which joins plan.ns (the init's namespaces), and the process,
 // which sets itself up as init does and execs at once. Only place_in_cgroup (called for
 // stage1, before it joins the namespaces) and seccomp_listener are used. Returns the
-// process's pid once it has exec'd (the sync socket is CLOEXEC: EOF after kReady); a failure
-// up to and including execve is the error, with every process made killed and reaped.
-Result<pid_t> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb);
+// process (held by a pidfd) once it has exec'd (the sync socket is CLOEXEC: EOF after kReady); a
+// failure up to and including execve is the error, with every process made killed and reaped.
+Result<ChildProcess> spawn_exec(ProcessPlan& plan, const SpawnCallbacks& cb);
 
 }  // namespace berth::runtime

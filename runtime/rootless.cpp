@@ -141,14 +141,14 @@ HostSupport host_support() {
     auto clone = read_file("/proc/sys/kernel/unprivileged_userns_clone", 64);
     auto max = read_file("/proc/sys/user/max_user_namespaces", 64);
     h.user_namespaces =
-        (!clone || clone->rfind('0', 0) != 0) && (!max || std::atol(max->c_str()) > 0);
+        (!clone || !clone->starts_with('0')) && (!max || std::atol(max->c_str()) > 0);
     h.newuidmap = found_in_path("newuidmap") && found_in_path("newgidmap");
     // A delegated subtree: the cgroup2 root is the only hierarchy and our own cgroup there is
     // writable (systemd's user@.service delegation).
     struct stat sb;
     if (::stat("/sys/fs/cgroup/cgroup.controllers", &sb) == 0) {
         auto self = read_file("/proc/self/cgroup", 1 << 16);
-        if (self && self->rfind("0::", 0) == 0) {
+        if (self && self->starts_with("0::")) {
             std::string rel = self->substr(3);
             while (!rel.empty() && rel.back() == '\n')
                 rel.pop_back();

@@ -353,7 +353,8 @@ Status read_time_offsets(const Node& n, std::map<std::string, TimeOffset>& out) 
     auto clocks = enums::time_offset_clocks();
     for (const auto& [clock, _] : out)
         if (std::find(clocks.begin(), clocks.end(), clock) == clocks.end())
-            return error(jsonr::member_path(n.path(), clock) + ": unknown clock '" + clock + "'");
+            return error(ErrorKind::invalid,
+                         jsonr::member_path(n.path(), clock) + ": unknown clock '" + clock + "'");
     return ok();
 }
 

@@ -24,7 +24,7 @@ bool is_layer_media_type(std::string_view mt) {
 
 Result<Digest> Digest::parse(std::string_view text) {
     auto bad = [&](const char* why) {
-        return error("invalid digest '" + std::string(text) + "': " + why);
+        return error(ErrorKind::invalid, "invalid digest '" + std::string(text) + "': " + why);
     };
     size_t colon = text.find(':');
     if (colon == std::string_view::npos) return bad("expected algorithm:hex");
@@ -88,27 +88,28 @@ bool is_schema1(std::string_view mt) {
 
 Result<ManifestKind> classify_manifest(const std::string& text, std::string_view content_type) {
     auto j = TRY(jsonr::parse(text, "manifest"));
-    if (!j.is_object()) return error("manifest: expected a JSON object");
+    if (!j.is_object()) return error(ErrorKind::invalid, "manifest: expected a JSON object");
     std::string mt;
     TRY_CTX(jsonr::str(j, "mediaType", "", mt), "manifest");
     std::string_view ct = strip_params(content_type);
     if (is_schema1(mt) || is_schema1(ct) ||
         (mt.empty() && j.contains("schemaVersion") && j["schemaVersion"] == 1))
-        return error("manifest: Docker schema 1 manifests are not supported");
+        return error(ErrorKind::invalid, "manifest: Docker schema 1 manifests are not supported");
     bool has_manifest_fields = jsonr::member(j, "config") || jsonr::member(j, "layers");
     bool has_index_fields = jsonr::member(j, "manifests") != nullptr;
     if (has_manifest_fields && has_index_fields)
-        return error(
-            "manifest: ambiguous document has both manifest (config/layers) and index "
-            "(manifests) fields");
+        return error(ErrorKind::invalid,
+                     "manifest: ambiguous document has both manifest (config/layers) and index "
+                     "(manifests) fields");
     std::optional<ManifestKind> by_ct = kind_of(ct);
     std::optional<ManifestKind> kind;
     if (!mt.empty()) {
         kind = kind_of(mt);
-        if (!kind) return error("manifest: unsupported mediaType '" + mt + "'");
+        if (!kind) return error(ErrorKind::invalid, "manifest: unsupported mediaType '" + mt + "'");
         if (by_ct && *by_ct != *kind)
-            return error("manifest: mediaType '" + mt + "' disagrees with Content-Type '" +
-                         std::string(ct) + "'");
+            return error(ErrorKind::invalid, "manifest: mediaType '" + mt +
+                                                 "' disagrees with Content-Type '" +
+                                                 std::string(ct) + "'");
     } else if (by_ct) {
         kind = by_ct;
     } else if (has_index_fields) {
@@ -116,14 +117,16 @@ Result<ManifestKind> classify_manifest(const std::string& text, std::string_view
     } else if (has_manifest_fields) {
         kind = ManifestKind::oci_manifest;
     } else {
-        return error("manifest: neither a manifest nor an index");
+        return error(ErrorKind::invalid, "manifest: neither a manifest nor an index");
     }
     if (is_index_kind(*kind) && has_manifest_fields)
-        return error(std::string("manifest: index of type '") + media_type_of(*kind) +
-                     "' has manifest fields (config/layers)");
+        return error(ErrorKind::invalid, std::string("manifest: index of type '") +
+                                             media_type_of(*kind) +
+                                             "' has manifest fields (config/layers)");
     if (!is_index_kind(*kind) && has_index_fields)
-        return error(std::string("manifest: manifest of type '") + media_type_of(*kind) +
-                     "' has index field 'manifests'");
+        return error(ErrorKind::invalid, std::string("manifest: manifest of type '") +
+                                             media_type_of(*kind) +
+                                             "' has index field 'manifests'");
     return *kind;
 }
 
@@ -161,13 +164,16 @@ Result<Platform> parse_platform(std::string_view text) {
         start = slash + 1;
     }
     if (parts.size() < 2 || parts.size() > 3)
-        return error("invalid platform '" + std::string(text) + "': expected os/arch[/variant]");
+        return error(ErrorKind::invalid,
+                     "invalid platform '" + std::string(text) + "': expected os/arch[/variant]");
     for (const auto& s : parts) {
         if (s.empty())
-            return error("invalid platform '" + std::string(text) + "': empty component");
+            return error(ErrorKind::invalid,
+                         "invalid platform '" + std::string(text) + "': empty component");
         for (char c : s)
             if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
-                return error("invalid platform '" + std::string(text) + "': bad character");
+                return error(ErrorKind::invalid,
+                             "invalid platform '" + std::string(text) + "': bad character");
     }
     p.os = parts[0];
     p.architecture = parts[1];
@@ -252,8 +258,9 @@ Result<Descriptor> select_platform_manifest(const Index& index, const Platform& 
     // An index of one manifest without a platform (umoci writes these) means that manifest.
     if (!best && offered.empty() && n_unplatformed == 1) best = unplatformed;
     if (!best)
-        return error("no manifest for platform " + platform_string(want) + " (index has " +
-                     (offered.empty() ? std::string("none") : offered) + ")");
+        return error(ErrorKind::not_found,
+                     "no manifest for platform " + platform_string(want) + " (index has " +
+                         (offered.empty() ? std::string("none") : offered) + ")");
     return *best;
 }
 

@@ -5,7 +5,7 @@ namespace berth::spec::jsonr {
 
 Result<json> parse(const std::string& text, const char* what) {
     json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return error(std::string(what) + ": invalid JSON");
+    if (j.is_discarded()) return error(ErrorKind::invalid, std::string(what) + ": invalid JSON");
     return j;
 }
 
@@ -18,7 +18,8 @@ std::string index_path(const std::string& path, size_t i) {
 }
 
 Error field_error(const std::string& path, const std::string& msg) {
-    return Error::msg((path.empty() ? std::string("(document)") : path) + ": " + msg);
+    return Error(ErrorKind::invalid,
+                 (path.empty() ? std::string("(document)") : path) + ": " + msg);
 }
 
 Status object(const json& v, const std::string& path) {

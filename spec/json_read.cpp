@@ -64,9 +64,10 @@ Result<json> parse_text(const std::string& text) {
         size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
         size_t nl = text.rfind('\n', at);
         size_t column = nl == std::string::npos ? at + 1 : at - nl;
-        return error("invalid JSON at line " + std::to_string(line) + ", column " +
-                     std::to_string(column) + ": nested deeper than " + std::to_string(kMaxDepth) +
-                     " levels");
+        return error(ErrorKind::invalid, "invalid JSON at line " + std::to_string(line) +
+                                             ", column " + std::to_string(column) +
+                                             ": nested deeper than " + std::to_string(kMaxDepth) +
+                                             " levels");
     }
     try {
         return json::parse(text);
@@ -83,17 +84,18 @@ Result<json> parse_text(const std::string& text) {
         }
         auto at = what.find("parse error at ");
         if (at != std::string::npos)
-            return error("invalid JSON at " +
-                         what.substr(at + std::string("parse error at ").size()));
-        return error("invalid JSON: " + what);
+            return error(
+                ErrorKind::invalid,
+                "invalid JSON at " + what.substr(at + std::string("parse error at ").size()));
+        return error(ErrorKind::invalid, "invalid JSON: " + what);
     } catch (const json::exception& e) {
-        return error(std::string("invalid JSON: ") + e.what());
+        return error(ErrorKind::invalid, std::string("invalid JSON: ") + e.what());
     }
 }
 
 Error Node::fail(std::string_view what) const {
-    if (path_.empty()) return error(std::string(what));
-    return error(path_ + ": " + std::string(what));
+    if (path_.empty()) return error(ErrorKind::invalid, std::string(what));
+    return error(ErrorKind::invalid, path_ + ": " + std::string(what));
 }
 
 const char* int_type_name(bool is_signed, size_t bytes) {
@@ -162,7 +164,7 @@ std::optional<Node> Object::get(std::string_view key) const {
 
 Result<Node> Object::need(std::string_view key) const {
     if (auto n = get(key)) return *n;
-    return error(member_path(node_.path(), key) + ": required");
+    return error(ErrorKind::invalid, member_path(node_.path(), key) + ": required");
 }
 
 Status Object::req_enum(std::string_view key, std::string& out,

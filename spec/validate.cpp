@@ -13,7 +13,7 @@ using jsonr::element_path;
 using jsonr::member_path;
 
 Error fail(const std::string& path, const std::string& what) {
-    return error(path + ": " + what);
+    return error(ErrorKind::invalid, path + ": " + what);
 }
 
 bool absolute(const std::string& p) {

@@ -107,9 +107,6 @@ class RegistryClient {
     // Fetches a token for the scopes `asked` (else the challenge's scope, else `scope`) and
     // keeps it under `scope`.
     Status fetch_token(const Challenge& c, const std::string& scope, const std::string& asked = "");
-    Result<Response> get_following(
-        HttpClient& http, Url url, Headers headers,
-        const std::function<Result<Response>(HttpClient&, const Url&, const Headers&)>& once);
     TlsOptions tls() const;
     Url url(const std::string& path) const;
 

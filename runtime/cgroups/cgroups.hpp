@@ -139,9 +139,6 @@ class Manager {
     Status apply(const spec::Resources& r);
     const Warnings& warnings() const { return warnings_; }
     Status add_pid(pid_t pid);
-    // The cgroup2 directory, O_PATH|O_DIRECTORY, for clone3 CLONE_INTO_CGROUP (only when
-    // the host is pure v2; ENOTSUP otherwise).
-    Result<UniqueFd> v2_dir_fd() const;
 
     Status freeze();
     Status thaw();

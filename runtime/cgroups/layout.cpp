@@ -27,7 +27,7 @@ bool is_v1_controller(const std::string& opt) {
     static const char* const kKnown[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
                                          "freezer", "net_cls", "net_prio", "blkio",  "perf_event",
                                          "hugetlb", "pids",    "rdma",     "misc"};
-    if (opt.rfind("name=", 0) == 0) return true;
+    if (opt.starts_with("name=")) return true;
     for (const char* k : kKnown)
         if (opt == k) return true;
     return false;
@@ -91,7 +91,7 @@ Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_
     }
     bool real_v1 = false;
     for (const auto& [c, i] : l.v1_by_controller)
-        real_v1 = real_v1 || c.rfind("name=", 0) != 0;
+        real_v1 = real_v1 || !c.starts_with("name=");
     if (unified_at_top || (!real_v1 && !l.unified.empty())) {
         l.mode = Mode::v2;
         // A named v1 hierarchy (name=systemd) next to a unified host is not ours to manage.

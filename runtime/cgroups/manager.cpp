@@ -38,7 +38,7 @@ std::string join(const std::string& a, const std::string& b) {
 
 // Where `cg` (a path inside the hierarchy) is under a mount whose root is `root`.
 std::string under_mount(const std::string& mnt, const std::string& root, const std::string& cg) {
-    if (root != "/" && (cg == root || cg.rfind(root + "/", 0) == 0))
+    if (root != "/" && (cg == root || cg.starts_with(root + "/")))
         return mnt + (cg == root ? "" : cg.substr(root.size()));
     return cg == "/" ? mnt : mnt + cg;
 }
@@ -197,7 +197,7 @@ bool v2_in_use(const std::string& dir, const std::string& ctl) {
         bool used = false;
         while (struct dirent* e = ::readdir(k)) {
             std::string n = e->d_name;
-            if (n.rfind(ctl + ".", 0) != 0 || n.size() < 4 || n.substr(n.size() - 4) != ".max")
+            if (!n.starts_with(ctl + ".") || n.size() < 4 || n.substr(n.size() - 4) != ".max")
                 continue;
             auto v = knob::read(sub, n);
             if (v && v.value() != "max") used = true;
@@ -262,7 +262,7 @@ Status Manager::make() {
 Status Manager::enable_v2(const std::string& ctl) {
     if (v2_controllers_.count(ctl)) return ok();
     if (!v2_available_.count(ctl) || v2_.empty() || unified_mount_.empty() ||
-        v2_.rfind(unified_mount_ + "/", 0) != 0)
+        !v2_.starts_with(unified_mount_ + "/"))
         return error(std::string("linux.resources: the ") + ctl +
                      " cgroup controller is not available on this host");
     // Walk from the mount point down to the cgroup's parent, enabling at each level.
@@ -383,13 +383,6 @@ Status Manager::add_pid(pid_t pid) {
     return ok();
 }
 
-Result<UniqueFd> Manager::v2_dir_fd() const {
-    if (mode_ != Mode::v2) return Error::sys(ENOTSUP, "CLONE_INTO_CGROUP needs a pure v2 host");
-    UniqueFd fd(::open(v2_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return sys_error("open cgroup " + v2_);
-    return fd;
-}
-
 bool Manager::exists() const {
     for (const auto& d : v1_dirs())
         if (path_exists(d)) return true;
@@ -445,7 +438,7 @@ Result<Manager> Manager::from_paths(const std::map<std::string, std::string>& pa
         auto it = l.v1_by_controller.find(m.v1_.begin()->first);
         mnt = it == l.v1_by_controller.end() ? "" : l.v1[it->second].mountpoint;
     }
-    m.cgpath_ = !mnt.empty() && dir.rfind(mnt, 0) == 0 ? dir.substr(mnt.size()) : dir;
+    m.cgpath_ = !mnt.empty() && dir.starts_with(mnt) ? dir.substr(mnt.size()) : dir;
     return m;
 }
 

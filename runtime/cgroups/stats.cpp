@@ -235,7 +235,7 @@ json hugetlb_stats(const std::string& dir, bool v2) {
     const std::string suffix = v2 ? ".max" : ".limit_in_bytes";
     while (struct dirent* e = ::readdir(d)) {
         std::string n = e->d_name;
-        if (n.rfind("hugetlb.", 0) != 0 || n.size() <= 8 + suffix.size()) continue;
+        if (!n.starts_with("hugetlb.") || n.size() <= 8 + suffix.size()) continue;
         if (n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
         std::string size = n.substr(8, n.size() - 8 - suffix.size());
         if (size.find('.') == std::string::npos) sizes.push_back(size);

@@ -118,7 +118,7 @@ std::vector<std::string> capabilities() {
         std::string name = n;
         cap_free(n);
         // libcap spells a capability it has no name for as its number.
-        if (name.rfind("cap_", 0) != 0) continue;
+        if (!name.starts_with("cap_")) continue;
         for (auto& c : name)
             c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
         out.push_back(name);

@@ -13,7 +13,7 @@ int cmd_pause(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!id) return fail(id.error());
     auto c = open_container_cgroup(g.root, *id, true);
     if (!c) return fail(c.error());
-    if (!c->alive) return fail(error("container not running"));
+    if (!c->alive) return fail(error(ErrorKind::wrong_state, "container not running"));
     if (auto st = c->cg.freeze(); !st) return fail(st.error().with_context("pause '" + *id + "'"));
     return 0;
 }

@@ -146,7 +146,7 @@ int cmd_update(const GlobalOptions& g, const std::vector<std::string>& argv) {
     }
     auto c = open_container_cgroup(g.root, *id, true);
     if (!c) return fail(c.error());
-    if (!c->alive) return fail(error("container not running"));
+    if (!c->alive) return fail(error(ErrorKind::wrong_state, "container not running"));
     // Like runc, the update is merged into the resources kept in state.json and the whole
     // set is applied, so a driver sees the old period next to a new quota; the merged set
     // is saved for the next update (and for whoever reads state.json).

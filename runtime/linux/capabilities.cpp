@@ -19,7 +19,7 @@ Result<std::vector<cap_value_t>> resolve(const std::optional<std::vector<std::st
         std::string lower = n;
         std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
         cap_value_t v;
-        if (lower.rfind("cap_", 0) != 0 || cap_from_name(lower.c_str(), &v) < 0)
+        if (!lower.starts_with("cap_") || cap_from_name(lower.c_str(), &v) < 0)
             return error(field + "[" + std::to_string(i) + "]: unknown capability '" + n + "'");
         if (v > last) continue;
         if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);

@@ -224,7 +224,7 @@ Result<MountOptions> parse_mount_options(const std::vector<std::string>& options
         }
         // mount(8)'s userspace-only options ("x-systemd.automount", "X-containerd.x") are for
         // helpers, never for the kernel.
-        if (opt.rfind("x-", 0) == 0 || opt.rfind("X-", 0) == 0) continue;
+        if (opt.starts_with("x-") || opt.starts_with("X-")) continue;
         unknown.push_back(i);
         mo.data.push_back(opt);
     }

@@ -68,7 +68,7 @@ Status check_proc_target(const PlannedMount& pm, int target_fd, int source_fd) {
         if (source_fd >= 0 && TRY(fs_magic(source_fd)) == PROC_SUPER_MAGIC) return ok();
         return error("'" + pm.destination + "' cannot be mounted: only procfs may be at /proc");
     }
-    if (!on_proc && dest.rfind("/proc/", 0) != 0) return ok();
+    if (!on_proc && !dest.starts_with("/proc/")) return ok();
     if (source_fd >= 0 && TRY(fs_magic(source_fd)) == PROC_SUPER_MAGIC) return ok();
     for (const char* allowed : kProcOvermountable)
         if (dest == allowed) return ok();

@@ -46,7 +46,7 @@ Result<std::vector<Hierarchy>> v1_hierarchies(const std::string& rootfs) {
     std::vector<Hierarchy> out;
     for (auto& m : table) {
         if (m.fstype != "cgroup") continue;
-        if (!rootfs.empty() && m.mount_point.rfind(rootfs, 0) == 0) continue;
+        if (!rootfs.empty() && m.mount_point.starts_with(rootfs)) continue;
         Hierarchy h;
         h.root = m.root;
         h.mountpoint = m.mount_point;
@@ -62,7 +62,7 @@ Result<std::vector<Hierarchy>> v1_hierarchies(const std::string& rootfs) {
 }
 
 bool is_controller(const std::string& opt) {
-    return opt.find('=') == std::string::npos || opt.rfind("name=", 0) == 0;
+    return opt.find('=') == std::string::npos || opt.starts_with("name=");
 }
 
 // This process's path in the hierarchy that has exactly these controllers.
@@ -138,7 +138,7 @@ Status mount_v1(const PlannedMount& pm, int target_fd, const MountEnv& env) {
             TRY(set_mount_attrs(mnt.get(), cgroup_attrs(pm), false, "cgroup '" + name + "'"));
         } else {
             std::string path = TRY(own_path(h));
-            if (h.root != "/" && path.rfind(h.root, 0) == 0) path = path.substr(h.root.size());
+            if (h.root != "/" && path.starts_with(h.root)) path = path.substr(h.root.size());
             std::string src = h.mountpoint + path;
             mnt = TRY_CTX(clone_tree(AT_FDCWD, src, false), "bind cgroup '" + src + "'");
             TRY(set_mount_attrs(mnt.get(), cgroup_attrs(pm), false, "cgroup '" + name + "'"));

@@ -85,7 +85,7 @@ Result<std::string> mount_point_of(const std::string& path) {
                 un += mp[i];
             }
         }
-        bool under = un == "/" || path == un || path.rfind(un + "/", 0) == 0;
+        bool under = un == "/" || path == un || path.starts_with(un + "/");
         if (under && un.size() > best.size()) best = un;
     }
     return best;
@@ -119,7 +119,7 @@ Status hide_host_proc_sys(const std::string& rootfs) {
     std::vector<std::string> targets;
     for (const auto& m : *table) {
         if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs")) continue;
-        if (m.mount_point == rootfs || m.mount_point.rfind(rootfs + "/", 0) == 0) continue;
+        if (m.mount_point == rootfs || m.mount_point.starts_with(rootfs + "/")) continue;
         targets.push_back(m.mount_point);
     }
     // Deepest first, so a parent's detach does not hide a child still to be handled.

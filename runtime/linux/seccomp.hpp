@@ -1,6 +1,6 @@
 // Seccomp: compiles linux.seccomp to BPF in the parent, installs it in the child before exec.
 //
-// Integration contract (the process model in DESIGN.md; runc's order):
+// Integration contract (docs/process-model.md; runc's order):
 //
 //   parent, before clone (create, and exec for its process):
 //     plan.seccomp = TRY(seccomp::compile_cached(*spec.linux_->seccomp,

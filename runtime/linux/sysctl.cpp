@@ -65,7 +65,7 @@ Status validate_sysctl(const spec::Spec& spec) {
         std::string field = "linux.sysctl." + key;
         auto path = sysctl_path(key);
         if (!path) return std::move(path).error().with_context(field);
-        bool ipc = key.rfind("fs.mqueue.", 0) == 0;
+        bool ipc = key.starts_with("fs.mqueue.");
         for (const char* k : kIpcKeys)
             ipc = ipc || key == k;
         if (ipc) {
@@ -73,7 +73,7 @@ Status validate_sysctl(const spec::Spec& spec) {
                 return error(field + ": needs an ipc namespace (it would change the host's)");
             continue;
         }
-        if (key.rfind("net.", 0) == 0) {
+        if (key.starts_with("net.")) {
             if (!has_namespace(spec, "network"))
                 return error(field + ": needs a network namespace (it would change the host's)");
             continue;

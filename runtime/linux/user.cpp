@@ -47,7 +47,7 @@ std::optional<std::vector<std::string>> passwd_entry(uint32_t uid, const std::st
 
 void add_home(std::vector<std::string>& env, uint32_t uid) {
     for (const auto& e : env)
-        if (e.rfind("HOME=", 0) == 0) return;
+        if (e.starts_with("HOME=")) return;
     std::string home = "/";
     if (auto f = passwd_entry(uid); f && !(*f)[5].empty()) home = (*f)[5];
     env.push_back("HOME=" + home);

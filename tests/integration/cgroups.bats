@@ -196,20 +196,19 @@ no_leftover() {
 	setup_bundle sleep 100
 	update_config '.linux.cgroupsPath = "system.slice:berth:sd"'
 	run berth --systemd-cgroup create --bundle "$BUNDLE" sd
-	[ "$status" -ne 0 ] || { berth delete -f sd; skip "berth create does not use the cgroups library yet"; }
+	[ "$status" -ne 0 ] || { berth delete -f sd; fail "--systemd-cgroup create succeeded without systemd"; }
 	[[ "$output" == *systemd* ]]
 	run berth create --bundle "$BUNDLE" sd2
 	[ "$status" -ne 0 ]
 	[[ "$output" == *--systemd-cgroup* ]]
 }
 
-# berth_cgroup_container ID: runs a container with limits; skips when berth's create does not
-# record a cgroup yet (the runtime wires runtime/cgroups in create and delete).
+# berth_container ID: runs a container with limits; its state must record the cgroup.
 berth_container() {
 	setup_bundle sh -c 'while :; do sleep 1; done'
 	update_config ".linux.cgroupsPath = \"$CG\" | .linux.resources.memory = {\"limit\": 67108864} | .linux.resources.pids = {\"limit\": 40}"
 	berth run -d --bundle "$BUNDLE" "$1" >/dev/null </dev/null
-	jq -e '.cgroup.v1 // .cgroup.v2' "$ROOT/$1/state.json" >/dev/null || skip "berth create does not place containers in a cgroup yet"
+	jq -e '.cgroup.v1 // .cgroup.v2' "$ROOT/$1/state.json" >/dev/null || fail "no cgroup in the state of $1"
 }
 
 @test "cgroups: berth update, pause, resume and events --stats act on the container's cgroup" {

@@ -191,6 +191,51 @@ wait_status() {
 	[ ! -d /sys/fs/cgroup/pids/berth/a ]
 }
 
+# sigkills_sent CMD...: strace's lines for the SIGKILLs CMD sent. On a failure path each must
+# go through a pidfd and reach a live child: a kill(2) answered ESRCH named a pid berth had
+# already reaped, which by then may belong to an unrelated process (issue 16, defect 1).
+sigkills_sent() {
+	strace -f -qq -e trace=kill,tgkill,pidfd_send_signal -e signal=none -o "$TEST_DIR/trace" \
+		"$@" >/dev/null 2>&1 || true
+	grep SIGKILL "$TEST_DIR/trace" || true
+}
+
+# only_live_pidfd_kills: $output (sigkills_sent's) is non-empty, all pidfd_send_signal = 0.
+only_live_pidfd_kills() {
+	echo "$output"
+	[ -n "$output" ]
+	[ -z "$(grep -v 'pidfd_send_signal(.*SIGKILL.*) = 0$' <<<"$output")" ]
+}
+
+@test "error: failures after stage1 is reaped signal only live children, by pidfd" {
+	# A createRuntime hook fails in the parent, after stage1 has exited and been reaped.
+	update_config '.hooks.createRuntime = [{"path": "/bin/false"}]'
+	run sigkills_sent "$BERTH" --root "$ROOT" create -b "$BUNDLE" k1
+	only_live_pidfd_kills
+	[ -z "$(ls -A "$ROOT")" ]
+	# The init fails (no such binary): it reports and exits; berth kills and reaps it.
+	update_config 'del(.hooks) | .process.args = ["/no/such/binary"]'
+	run sigkills_sent "$BERTH" --root "$ROOT" create -b "$BUNDLE" k2
+	only_live_pidfd_kills
+	[ -z "$(ls -A "$ROOT")" ]
+	# exec's process fails the same way, in a running container.
+	update_config '.process.args = ["sleep", "100"]'
+	berth run -d -b "$BUNDLE" k3 </dev/null >/dev/null 2>&1
+	run sigkills_sent "$BERTH" --root "$ROOT" exec k3 /no/such/binary
+	only_live_pidfd_kills
+	[ "$(berth state k3 | jq -r .status)" = running ]
+}
+
+@test "run works when the caller ignores SIGCHLD (the disposition survives execve)" {
+	update_config '.process.args = ["sh", "-c", "exit 3"]'
+	run python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$BERTH" --root "$ROOT" run -b "$BUNDLE" ign
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[ -z "$(ls -A "$ROOT")" ]
+}
+
 @test "error: unknown id, start twice, delete running without force" {
 	run berth state nope
 	[ "$status" -ne 0 ]
@@ -213,6 +258,18 @@ wait_status() {
 	[ "$output" = "berth: cannot delete container x that is not stopped: running" ]
 	berth delete --force x
 	[ -z "$(ls -A "$ROOT")" ]
+}
+
+@test "delete --force of a half-made container (no state.json) removes its directory" {
+	# What a create killed before it saved its state leaves behind.
+	mkdir -p "$ROOT/half"
+	touch "$ROOT/half/start.sock"
+	run berth delete half
+	[ "$status" -ne 0 ]
+	[ "$output" = "berth: container does not exist" ]
+	[ -d "$ROOT/half" ]
+	berth delete --force half
+	[ ! -e "$ROOT/half" ]
 }
 
 @test "delete without force removes a created container" {

@@ -39,3 +39,47 @@ TEST(Result, SysErrorCarriesErrno) {
     EXPECT_EQ(s.error().code(), EACCES);
     EXPECT_EQ(s.error().str(), "create container 'web': open 'x': Permission denied");
 }
+
+// Callers branch on the kind, never on the text: it must survive context and TRY.
+namespace {
+Status missing_container() {
+    return error(ErrorKind::not_found, "container does not exist");
+}
+Status open_for_delete() {
+    TRY_CTX(missing_container(), "delete container 'x'");
+    return ok();
+}
+}  // namespace
+
+TEST(ErrorKind, FollowsErrno) {
+    EXPECT_EQ(Error::sys(ENOENT, "open").kind(), ErrorKind::not_found);
+    EXPECT_EQ(Error::sys(ESRCH, "kill").kind(), ErrorKind::not_found);
+    EXPECT_EQ(Error::sys(EEXIST, "mkdir").kind(), ErrorKind::exists);
+    EXPECT_EQ(Error::sys(EINVAL, "mount").kind(), ErrorKind::invalid);
+    EXPECT_EQ(Error::sys(EPERM, "mount").kind(), ErrorKind::permission);
+    EXPECT_EQ(Error::sys(EACCES, "open").kind(), ErrorKind::permission);
+    EXPECT_EQ(Error::sys(EBUSY, "umount").kind(), ErrorKind::busy);
+    EXPECT_EQ(Error::sys(EIO, "read").kind(), ErrorKind::other);
+    EXPECT_EQ(Error::msg("odd").kind(), ErrorKind::other);
+    EXPECT_EQ(Error().kind(), ErrorKind::other);
+}
+
+TEST(ErrorKind, ExplicitKindHasNoErrno) {
+    Error e = error(ErrorKind::wrong_state, "container not running");
+    EXPECT_EQ(e.code(), 0);
+    EXPECT_TRUE(e.is(ErrorKind::wrong_state));
+    EXPECT_EQ(e.str(), "container not running");
+    EXPECT_STREQ(kind_name(e.kind()), "wrong_state");
+}
+
+TEST(ErrorKind, SurvivesContextAndTry) {
+    auto s = open_for_delete();
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(s.error().is(ErrorKind::not_found));
+    EXPECT_EQ(s.error().message(), "delete container 'x': container does not exist");
+    Error wrapped = Error::sys(EEXIST, "mkdir 'a'").with_context("create container 'a'");
+    EXPECT_TRUE(wrapped.is(ErrorKind::exists));
+    Result<int> r = Error::sys(EBUSY, "umount");
+    r.context("delete");
+    EXPECT_TRUE(r.error().is(ErrorKind::busy));
+}

@@ -277,3 +277,18 @@ TEST(SpecFeatures, AllMembers) {
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().str(), "ociVersionMax: required");
 }
+
+// A caller tells bad input from a failing system by the kind, not by the text.
+TEST(SpecValidate, ErrorsAreOfKindInvalid) {
+    Spec s = all_fields();
+    s.process->cwd = "relative";
+    auto st = validate(s);
+    ASSERT_FALSE(st.ok());
+    EXPECT_TRUE(st.error().is(berth::ErrorKind::invalid)) << st.error().str();
+    auto parsed = parse_config(R"({"ociVersion": "1.0.2", "process": {"cwd": 7}})");
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_TRUE(parsed.error().is(berth::ErrorKind::invalid)) << parsed.error().str();
+    auto broken = parse_config("{");
+    ASSERT_FALSE(broken.ok());
+    EXPECT_TRUE(broken.error().is(berth::ErrorKind::invalid)) << broken.error().str();
+}
