@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "base/args.hpp"
 #include "imagetool/bundle/commit.hpp"
 #include "imagetool/cli/commands.hpp"
@@ -18,6 +20,13 @@ int cmd_commit(const GlobalOptions& g, const std::vector<std::string>& argv) {
         .option("author,a", "NAME", "author of the image and of the history entry")
         .option("change,c", "INSTR",
                 "config change: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR (repeatable)")
+        .option("config.cmd", "ARG", "umoci's form: one CMD argument (repeatable, in order)")
+        .option("config.entrypoint", "ARG", "umoci's form: one ENTRYPOINT argument (repeatable)")
+        .option("config.env", "K=V", "umoci's form: set an environment variable (repeatable)")
+        .option("config.label", "K=V", "umoci's form: set a label (repeatable)")
+        .option("config.workingdir", "DIR", "umoci's form: the working directory")
+        .option("config.user", "USER[:GROUP]", "umoci's form: the user")
+        .option("config.exposedports", "PORT[/PROTO]", "umoci's form: expose a port (repeatable)")
         .option("compress", "gzip|zstd|none", "layer compression", "gzip")
         .flag("quiet,q", "print nothing")
         .flag("help,h", "show help");
@@ -43,6 +52,30 @@ int cmd_commit(const GlobalOptions& g, const std::vector<std::string>& argv) {
     o.message = a.get("message");
     o.author = a.get("author");
     o.changes = a.get_all("change");
+    // umoci config's flags, as the same change lines (values quoted, arrays as JSON).
+    auto quoted = [](const std::string& kv) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos) return kv;  // apply_config_change names the mistake
+        std::string v;
+        for (char ch : kv.substr(eq + 1)) {
+            if (ch == '"' || ch == '\\') v += '\\';
+            v += ch;
+        }
+        return kv.substr(0, eq + 1) + "\"" + v + "\"";
+    };
+    if (auto args = a.get_all("config.cmd"); !args.empty())
+        o.changes.push_back("CMD " + nlohmann::json(args).dump());
+    if (auto args = a.get_all("config.entrypoint"); !args.empty())
+        o.changes.push_back("ENTRYPOINT " + nlohmann::json(args).dump());
+    for (const auto& kv : a.get_all("config.env"))
+        o.changes.push_back("ENV " + quoted(kv));
+    for (const auto& kv : a.get_all("config.label"))
+        o.changes.push_back("LABEL " + quoted(kv));
+    if (!a.get("config.workingdir").empty())
+        o.changes.push_back("WORKDIR " + a.get("config.workingdir"));
+    if (!a.get("config.user").empty()) o.changes.push_back("USER " + a.get("config.user"));
+    for (const auto& p : a.get_all("config.exposedports"))
+        o.changes.push_back("EXPOSE " + p);
     auto comp = layer::parse_compression(a.get("compress"));
     if (!comp) {
         report_error("commit: --compress: " + comp.error().str());

@@ -209,6 +209,21 @@ check_tree() {
 	skopeo inspect --config "oci:$STORE:localhost/out:cfg" | jq -e '.config.Cmd[1] == "hi"' >/dev/null
 }
 
+@test "commit --config.*: umoci config's flags give the config umoci config gives" {
+	base_image
+	bimg unpack localhost/base:1 "$TEST_DIR/full"
+	local flags=(--config.cmd /bin/echo --config.cmd 'a "q" \b' --config.entrypoint /bin/sh
+		--config.entrypoint -c --config.env 'FOO=x "y" z' --config.label 'l=v w'
+		--config.workingdir /w --config.user 7:8 --config.exposedports 80/tcp)
+	run bimg commit --compress none "${flags[@]}" "$TEST_DIR/full" localhost/out:umoci
+	[ "$status" -eq 0 ] || fail "$output"
+	skopeo copy -q "oci:$STORE:localhost/base:1" "oci:$TEST_DIR/u:base"
+	umoci config --image "$TEST_DIR/u:base" --tag cfg "${flags[@]}"
+	local keys='.config | {Cmd, Entrypoint, Env, Labels, WorkingDir, User, ExposedPorts}'
+	diff <(bimg inspect --config localhost/out:umoci | jq -S "$keys") \
+		<(skopeo inspect --config "oci:$TEST_DIR/u:cfg" | jq -S "$keys")
+}
+
 @test "commit never reads through a hostile symlink: links stored as links, the host file not in the layer" {
 	base_image
 	bimg unpack localhost/base:1 "$TEST_DIR/full"
