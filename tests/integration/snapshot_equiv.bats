@@ -178,3 +178,21 @@ echo hello"
 	local r="$TEST_DIR/snap-hostile_1/rootfs"
 	[ ! -e "$r/usr/lib/libb" ] && [ -L "$r/usr/lib/liba" ] && [ -f "$r/usr/lib/sub" ] && [ ! -e "$r/usr/bin/sh" ]
 }
+
+@test "Debian bookworm (merged /usr) with a later layer writing bin/hello: one tree in all three, and the snapshot runs it" {
+	# The engine tests' Debian image (debootstrap, cached; made here if they have not run).
+	local deb
+	deb=$("$BERTH_SRC/tests/fixtures/debian-stack.sh") || fail "no Debian image"
+	layer "$TEST_DIR/hello.tar" "f:bin/hello:#!/bin/sh
+echo hello from \$(readlink /bin)"
+	image debian:1 '["/bin/hello"]' "$deb" "$TEST_DIR/hello.tar"
+	equiv debian:1
+	local r="$TEST_DIR/snap-debian_1/rootfs"
+	[ -L "$r/bin" ] && [ -f "$r/usr/bin/hello" ] && [ -f "$r/usr/bin/dash" ]
+	# berth runs the snapshot bundle: /bin/hello through the /bin symlink, /bin/sh is dash.
+	jq '.process.terminal = false' "$TEST_DIR/snap-debian_1/config.json" >"$TEST_DIR/c.json"
+	mv "$TEST_DIR/c.json" "$TEST_DIR/snap-debian_1/config.json"
+	run "$BERTH" --root "$ROOT" run --bundle "$TEST_DIR/snap-debian_1" deb-snap
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$output" = "hello from usr/bin" ]
+}
