@@ -104,9 +104,29 @@ tty_out() {
 # The terminal's lines as the process printed them: its name, the slave's owner, group and
 # mode, the entries of /dev/pts (ptmx and the slave), /dev/console's device. It ends by
 # printing TTY_DONE and reading a line, which recvtty --ack TTY_DONE sends once it has read
-# that far: output still unread when the last slave fd closes is sometimes lost on Linux,
-# under runc as under berth (1 run in 4 on this machine at load 12, before this wait).
+# that far, so nothing it printed is still unread when it exits.
 TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" " "; echo; stat -c "%t:%T" /dev/console; echo TTY_DONE; read -r _'
+
+# tty_try CLEANUP CMD...: starts recvtty --ack TTY_DONE and runs CMD (which starts TTY_SCRIPT on
+# $SOCK) until the output reaches TTY_DONE, at most three times, running CLEANUP between tries;
+# sets $out to the lines before TTY_DONE. On this loaded machine the terminal output is now and
+# then cut short before the script's end, under runc exactly as under berth (seen in the suite
+# at load 5-8, both runtimes, with recvtty reading EIO early), so a cut try is logged and
+# repeated; three cut tries fail the test.
+tty_try() {
+	local cleanup=$1 i
+	shift
+	for i in 1 2 3; do
+		start_recvtty --ack TTY_DONE
+		"$@" >/dev/null
+		wait "$RECV_PID"
+		RECV_PID=
+		grep -q TTY_DONE "$TEST_DIR/tty.out" && break
+		echo "try $i cut short: $(tr -d '\r' <"$TEST_DIR/tty.out" | tr '\n' '|')"
+		[ $i -lt 3 ] && $cleanup
+	done
+	out=$(tr -d '\r' <"$TEST_DIR/tty.out" | sed '/^TTY_DONE$/,$d')
+}
 
 @test "terminal: run, create+start and exec get /dev/pts/0 of the container's devpts, owned by the user" {
 	update_config '.process.user = {"uid": 1000, "gid": 1000} | .process.terminal = true'
@@ -114,9 +134,8 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	local r b out
 	for r in berth runc; do
 		b=$(bundle_for $r)
-		start_recvtty --ack TTY_DONE
-		rt $r run -d --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
-		out=$(tty_out)
+		del() { rt $r delete -f "$ID-$r"; }
+		tty_try del rt $r run -d --console-socket "$SOCK" --bundle "$b" "$ID-$r"
 		echo "$r run: $out"
 		[ "$(sed -n 1p <<<"$out")" = /dev/pts/0 ]
 		[ "$(sed -n 2p <<<"$out")" = "1000 5 620" ]
@@ -125,10 +144,8 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 		[[ "$(sed -n 4p <<<"$out")" == 88:0 ]]
 		rt $r delete -f "$ID-$r"
 
-		start_recvtty --ack TTY_DONE
-		rt $r create --console-socket "$SOCK" --bundle "$b" "$ID-$r" >/dev/null
-		rt $r start "$ID-$r"
-		out=$(tty_out)
+		create_start() { rt $r create --console-socket "$SOCK" --bundle "$b" "$ID-$r" && rt $r start "$ID-$r"; }
+		tty_try del create_start
 		echo "$r create+start: $out"
 		[ "$out" = "$(printf '/dev/pts/0\n1000 5 620\n0 ptmx \n88:0')" ]
 		rt $r delete -f "$ID-$r"
@@ -140,9 +157,7 @@ TTY_SCRIPT='t=$(tty); echo "$t"; stat -c "%u %g %a" "$t"; ls /dev/pts | tr "\n" 
 	for r in berth runc; do
 		b=$(bundle_for $r)
 		rt $r run -d --bundle "$b" "$ID-$r" </dev/null >/dev/null 2>&1
-		start_recvtty --ack TTY_DONE
-		rt $r exec -d -t -u 1000:1000 --console-socket "$SOCK" "$ID-$r" sh -c "$TTY_SCRIPT"
-		out=$(tty_out)
+		tty_try true rt $r exec -d -t -u 1000:1000 --console-socket "$SOCK" "$ID-$r" sh -c "$TTY_SCRIPT"
 		echo "$r exec: $out"
 		# (The init has no terminal, so there is no /dev/console: line 4 is stat's error.)
 		[ "$(sed -n 1,3p <<<"$out")" = "$(printf '/dev/pts/0\n1000 5 620\n0 ptmx ')" ]
