@@ -3,6 +3,8 @@
 
 #include <sys/utsname.h>
 
+#include <ctime>
+
 #include "spec/image_json.hpp"
 
 namespace berth::spec {
@@ -189,6 +191,15 @@ std::string platform_string(const Platform& p) {
     std::string s = p.os + "/" + p.architecture;
     if (!p.variant.empty()) s += "/" + p.variant;
     return s;
+}
+
+std::string created_now() {
+    std::time_t t = std::time(nullptr);
+    char buf[32];
+    std::tm tm;
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 Platform host_platform() {

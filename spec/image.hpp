@@ -194,6 +194,10 @@ Result<Platform> parse_platform(std::string_view text);
 std::string platform_string(const Platform& p);
 // The platform this program runs on (linux/<GOARCH>[/<variant>]).
 Platform host_platform();
+
+// The time for an image config's "created" and its history entries: UTC, whole seconds
+// ("2026-12-02T10:00:00Z").
+std::string created_now();
 // True when `candidate` (from an index) serves `want`; variant compared after normalisation.
 bool platform_matches(const Platform& want, const Platform& candidate);
 

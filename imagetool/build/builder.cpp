@@ -34,15 +34,6 @@ namespace berth::image::build {
 volatile std::sig_atomic_t interrupted = 0;
 namespace {
 
-std::string now_rfc3339() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::tm tm;
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string join(const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v)
@@ -363,7 +354,7 @@ Status Builder::copy(const Instruction& ins) {
 
 void Builder::config_only(const Instruction& ins) {
     spec::History h;
-    h.created = now_rfc3339();
+    h.created = spec::created_now();
     h.created_by = ins.keyword + " " + (ins.json ? nlohmann::json(ins.args).dump() : ins.text());
     h.empty_layer = true;
     cfg_.history.push_back(h);
@@ -470,7 +461,7 @@ Result<spec::Descriptor> Builder::run() {
                          ins.json ? join(ins.args).c_str() : ins.text().c_str());
         TRY(step(ins));
     }
-    cfg_.created = now_rfc3339();
+    cfg_.created = spec::created_now();
     std::optional<spec::Descriptor> desc;
     for (const auto& t : o_.tags) {
         if (!desc)

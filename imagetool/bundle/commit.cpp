@@ -11,19 +11,6 @@
 #include "imagetool/layer/create.hpp"
 
 namespace berth::image::bundle {
-namespace {
-
-std::string now_rfc3339() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::tm tm;
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-}  // namespace
-
 Result<CommitResult> commit_bundle(Store& store, const std::string& bundle, const std::string& name,
                                    const CommitOptions& opts) {
     Origin origin = TRY(read_origin(bundle));
@@ -54,7 +41,7 @@ Result<CommitResult> commit_bundle(Store& store, const std::string& bundle, cons
     res.diff_id = TRY(comp->finish());
     res.layer = TRY(blob.commit(layer::layer_media_type(opts.compression)));
 
-    cfg.created = now_rfc3339();
+    cfg.created = spec::created_now();
     if (!opts.author.empty()) cfg.author = opts.author;
     cfg.rootfs.diff_ids.push_back(TRY(spec::Digest::parse(res.diff_id)));
     spec::History h;

@@ -56,15 +56,6 @@ class GzipLayerWriter {
     layer::Sha256 diff_;
 };
 
-std::string now_rfc3339() {
-    std::time_t t = std::time(nullptr);
-    char buf[32];
-    std::tm tm;
-    gmtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 }  // namespace
 
 Result<spec::Descriptor> import_image(Store& store, const std::string& src, const std::string& name,
@@ -101,7 +92,7 @@ Result<spec::Descriptor> import_image(Store& store, const std::string& src, cons
     cfg.architecture = host.architecture;
     cfg.os = host.os;
     cfg.variant = host.variant;
-    cfg.created = now_rfc3339();
+    cfg.created = spec::created_now();
     spec::ContainerConfig cc;
     if (!opts.cmd.empty()) cc.cmd = opts.cmd;
     cc.env = opts.env;

@@ -22,14 +22,6 @@ namespace berth::image::transport {
 
 namespace {
 
-std::string clean_name(std::string n) {
-    while (n.rfind("./", 0) == 0)
-        n.erase(0, 2);
-    while (!n.empty() && n.front() == '/')
-        n.erase(0, 1);
-    return n;
-}
-
 // A symlink target relative to the link's directory, normalised ("a/../b/x" -> "b/x").
 std::string resolve_link(const std::string& link_path, const std::string& target) {
     std::vector<std::string> parts;

@@ -10,18 +10,6 @@
 
 namespace berth::image::transport {
 
-namespace {
-
-std::string clean_name(std::string n) {
-    while (n.rfind("./", 0) == 0)
-        n.erase(0, 2);
-    while (!n.empty() && n.front() == '/')
-        n.erase(0, 1);
-    return n;
-}
-
-}  // namespace
-
 Result<Staged> stage_from_oci_archive(const std::string& file, const std::string& ref,
                                       Store& staging, const CopyOptions& opts) {
     std::string what = "oci-archive '" + file + "'";

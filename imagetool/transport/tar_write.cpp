@@ -12,6 +12,14 @@
 
 namespace berth::image::transport {
 
+std::string clean_name(std::string n) {
+    while (n.starts_with("./"))
+        n.erase(0, 2);
+    while (!n.empty() && n.front() == '/')
+        n.erase(0, 1);
+    return n;
+}
+
 Result<std::unique_ptr<TarFile>> TarFile::create(const std::string& target) {
     std::unique_ptr<TarFile> t(new TarFile());
     t->target_ = target;

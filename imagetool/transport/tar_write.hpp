@@ -14,6 +14,10 @@ struct archive;
 
 namespace berth::image::transport {
 
+// An archive member's name as the layout knows it: leading "./" and "/" removed (archives
+// read by oci-archive and docker-archive alike).
+std::string clean_name(std::string n);
+
 // Reads up to n bytes; 0 at the end.
 using ReadFn = std::function<Result<size_t>(void* buf, size_t n)>;
 
