@@ -4,24 +4,15 @@
 # run the same bundles as that user and are the oracles; rootless podman drives berth too.
 
 load helpers
+load rootless_user
 
 RL_USER=${RL_USER:-berthrl$$}
 
 # as_user CMD...: CMD as the throwaway user, with its own HOME and XDG_RUNTIME_DIR.
-as_user() {
-	runuser -u "$RL_USER" -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME="$RL_HOME" USER="$RL_USER" XDG_RUNTIME_DIR="$RL_XDG" "$@"
-}
-
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "creating the throwaway user needs root"
 	command -v runuser >/dev/null && command -v newuidmap >/dev/null || skip "needs runuser and newuidmap (uidmap)"
-	export RL_USER
-	useradd -m -s /bin/sh "$RL_USER"
-	export RL_UID RL_GID RL_HOME
-	RL_UID=$(id -u "$RL_USER")
-	RL_GID=$(id -g "$RL_USER")
-	RL_HOME=$(getent passwd "$RL_USER" | cut -d: -f6)
+	rootless_user_create
 	# Debian's useradd adds subordinate ranges itself when SUB_UID_* are configured; add one
 	# otherwise (and remember to remove it, userdel only removes what useradd made).
 	export RL_SUB_ADDED=
@@ -32,31 +23,10 @@ setup_file() {
 	fi
 	export RL_SUB_START
 	RL_SUB_START=$(grep "^$RL_USER:" /etc/subuid | head -1 | cut -d: -f2)
-	# A copy of berth the user can reach (the build tree may be under a private directory).
-	export RL_DIR RL_XDG RL_BERTH
-	RL_DIR=$(mktemp -d /tmp/berth-rootless.XXXXXX)
-	chmod 755 "$RL_DIR"
-	RL_BERTH=$RL_DIR/berth
-	cp "$BERTH" "$RL_BERTH"
-	chmod 755 "$RL_BERTH"
-	RL_XDG=$RL_DIR/xdg
-	mkdir -m 700 "$RL_XDG"
-	chown "$RL_USER:" "$RL_XDG"
 }
 
 teardown_file() {
-	[ -n "${RL_USER:-}" ] && id "$RL_USER" >/dev/null 2>&1 || return 0
-	# Only this user's processes (podman's pause process, a container left by a failed test):
-	# the user was made by this file, so everything it runs was started here.
-	local pids
-	pids=$(ps -u "$RL_USER" -o pid= 2>/dev/null || true)
-	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
-	sleep 0.2
-	userdel -r "$RL_USER" >/dev/null 2>&1 || true
-	if [ -n "${RL_SUB_ADDED:-}" ]; then
-		sed -i "/^$RL_USER:/d" /etc/subuid /etc/subgid
-	fi
-	[ -n "${RL_DIR:-}" ] && rm -rf "$RL_DIR"
+	rootless_user_remove
 }
 
 setup() {

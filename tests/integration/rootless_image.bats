@@ -6,6 +6,7 @@
 # device nodes, whiteouts in read-only directories.
 
 load helpers
+load rootless_user
 load ../helpers/registry
 
 RL_USER=${RL_USER:-berthri$$}
@@ -13,40 +14,14 @@ DIGEST="$BERTH_SRC/tests/helpers/tree_digest.py"
 OCI_IMAGE="$BERTH_SRC/tests/helpers/oci_image.py"
 
 # as_user CMD...: CMD as the throwaway user, with its own HOME and XDG dirs.
-as_user() {
-	runuser -u "$RL_USER" -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME="$RL_HOME" USER="$RL_USER" XDG_RUNTIME_DIR="$RL_XDG" ${RL_DATA:+XDG_DATA_HOME=$RL_DATA} "$@"
-}
-
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || skip "creating the throwaway user needs root"
 	command -v runuser >/dev/null || skip "needs runuser"
-	export RL_USER
-	useradd -m -s /bin/sh "$RL_USER"
-	export RL_UID RL_GID RL_HOME RL_DIR RL_XDG RL_BERTH RL_BIMG
-	RL_UID=$(id -u "$RL_USER")
-	RL_GID=$(id -g "$RL_USER")
-	RL_HOME=$(getent passwd "$RL_USER" | cut -d: -f6)
-	# Copies of the binaries the user can reach (the build tree may be under a private dir).
-	RL_DIR=$(mktemp -d /tmp/berth-rlimg.XXXXXX)
-	chmod 755 "$RL_DIR"
-	RL_BERTH=$RL_DIR/berth RL_BIMG=$RL_DIR/berth-image
-	cp "$BERTH" "$RL_BERTH"
-	cp "$BERTH_IMAGE" "$RL_BIMG"
-	chmod 755 "$RL_BERTH" "$RL_BIMG"
-	RL_XDG=$RL_DIR/xdg
-	mkdir -m 700 "$RL_XDG"
-	chown "$RL_USER:" "$RL_XDG"
+	rootless_user_create
 }
 
 teardown_file() {
-	[ -n "${RL_USER:-}" ] && id "$RL_USER" >/dev/null 2>&1 || return 0
-	local pids
-	pids=$(ps -u "$RL_USER" -o pid= 2>/dev/null || true)
-	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
-	sleep 0.2
-	userdel -r "$RL_USER" >/dev/null 2>&1 || true
-	[ -n "${RL_DIR:-}" ] && rm -rf "$RL_DIR"
+	rootless_user_remove
 }
 
 setup() {
