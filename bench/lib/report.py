@@ -289,6 +289,14 @@ def targets(t):
     r, text = ratio(k, "berth-image commit", "umoci repack", "wall")
     rows.append((f"commit of a 20,000-file change ≤ 0.5× umoci repack ({fs}, wall)", text,
                  judge(r, r is not None and r <= 0.5)))
+    # Issue 18: berth-image build against podman build of the same Dockerfile.
+    for what, bench, goal in (("cold", "cold build", 0.5), ("warm (nothing changed)", "warm build", 0.1)):
+        k = t.find("build", "build", bench)
+        if not k and not any(b[0] == "build" for b in t.benches):
+            continue
+        r, text = ratio(k, "berth-image", "podman build", "wall")
+        rows.append((f"{what} build ≤ {goal}× podman build (wall)", text,
+                     judge(r, r is not None and r <= goal)))
     # Issues 7 and 8: peak memory under 64 MiB whatever the image size. The worst berth-image
     # command of the run counts: the largest max (not median) over every image benchmark.
     worst = None
@@ -385,7 +393,7 @@ def terminal(t):
             else:
                 lines.append(f"  {tool:<34} {metric:<18} median {fmt(statistics.median(vals), unit):>9} {unit:<13}"
                              f" (min {fmt(min(vals), unit)}, max {fmt(max(vals), unit)}, n={len(vals)})")
-    for part in ("runtime", "engines", "image"):
+    for part in ("runtime", "engines", "image", "build"):
         rs = t.ratios(part)
         if rs:
             lines.append(f"\n{part} ratios (median / median; < 1 means berth is lower):")
@@ -423,13 +431,13 @@ def markdown(t, args):
                   f"loop; a harness median more than {SANITY_LIMIT}× the loop's per-container time is "
                   f"flagged as a broken measurement.\n")
         md.extend(f"- {cell(l)}" for l in sanity_lines(t))
-    md.append("\n## Targets (issues 10 and 20)\n")
+    md.append("\n## Targets (issues 10, 18 and 20)\n")
     md.append("| target | measured | |")
     md.append("|---|---|---|")
     for what, value, verdict in targets(t):
         md.append(f"| {cell(what)} | {cell(value)} | {verdict} |")
     for part, title in (("runtime", "Runtime"), ("engines", "Engines (run --rm through podman, ctr, docker)"),
-                        ("image", "Image tool")):
+                        ("image", "Image tool"), ("build", "Build (berth-image build vs podman build)")):
         if not any(k[0] == part for k in t.benches):
             continue
         md.append(f"\n## {title}: ratios\n")

@@ -19,6 +19,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "imagetool/build/cache.hpp"
 #include "imagetool/build/copy.hpp"
 #include "imagetool/build/dockerfile.hpp"
 #include "imagetool/bundle/commit.hpp"
@@ -118,6 +119,12 @@ class Builder {
     Status copy(const Instruction& ins);
     Status run_step(const Instruction& ins);
     void config_only(const Instruction& ins);
+    // Build cache hooks (cache.hpp): a step is looked up before it runs, recorded after.
+    std::string layer_key(const Instruction& ins, const std::string& created_by,
+                          const std::vector<std::string>& run_argv,
+                          const std::optional<CopySpec>& copy, const std::string& chown) const;
+    bool from_cache(const std::string& key, const std::string& created_by, bool layer);
+    void to_cache(const std::string& key);
     Error fail(const Instruction& ins, const std::string& msg) const {
         return error(df_.where(ins) + ": " + ins.keyword + ": " + msg);
     }
@@ -216,6 +223,8 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
                            const std::vector<std::string>& run_argv, std::optional<CopySpec> copy,
                            const std::string& chown) {
     ++steps_;
+    std::string key = layer_key(ins, created_by, run_argv, copy, chown);
+    if (from_cache(key, created_by, true)) return ok();
     spec::ImageConfig base = cfg_;
     // RUN sees the stage's ARGs in its environment, but they are not part of the image.
     if (!run_argv.empty())
@@ -281,6 +290,7 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
     layers_ = img->layers();
     TRY(bundle::umount_snapshot(bundle_));
     bundle_.clear();
+    to_cache(key);
     return ok();
 }
 
@@ -354,10 +364,79 @@ Status Builder::copy(const Instruction& ins) {
 
 void Builder::config_only(const Instruction& ins) {
     spec::History h;
-    h.created = spec::created_now();
     h.created_by = ins.keyword + " " + (ins.json ? nlohmann::json(ins.args).dump() : ins.text());
     h.empty_layer = true;
+    // The step's effect is already in the config the key covers; the cache gives back the
+    // history entry's timestamp, so that an unchanged rebuild has the same digest.
+    std::string key = cache_key(cfg_, nlohmann::json{{"config", h.created_by}}.dump());
+    if (from_cache(key, h.created_by, false)) return;
+    h.created = spec::created_now();
     cfg_.history.push_back(h);
+    to_cache(key);
+}
+
+// --- build cache hooks ---------------------------------------------------------------------
+
+// What a layer step depends on besides the image so far; "" when it cannot be cached.
+std::string Builder::layer_key(const Instruction& ins, const std::string& created_by,
+                               const std::vector<std::string>& run_argv,
+                               const std::optional<CopySpec>& copy,
+                               const std::string& chown) const {
+    nlohmann::json j = {{"created_by", created_by}, {"flags", ins.flags}};
+    if (!run_argv.empty()) {
+        j["argv"] = run_argv;
+        j["args"] = args_;  // the stage's ARG values are in the RUN's environment
+    }
+    if (copy) {
+        for (const auto& f : ins.flags)
+            // Sources in another stage or image: not the context, so no digest of them yet.
+            if (f.rfind("from", 0) == 0) return "";
+        j["sources"] = copy->sources;
+        j["dest"] = copy->dest;
+        j["mode"] = copy->mode ? int(*copy->mode) : -1;
+        j["chown"] = chown;
+        UniqueFd ctx(open(o_.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!ctx) return "";
+        // Unreadable sources: not cached; copy_into then says what is wrong with them.
+        auto files =
+            copy_sources_digest(ctx.get(), *copy, copy_memo_file(store_, o_.context, *copy));
+        if (!files) return "";
+        j["files"] = *files;
+    }
+    return cache_key(cfg_, j.dump());
+}
+
+// On a hit the cached layer and history entry become the image's, and nothing runs.
+bool Builder::from_cache(const std::string& key, const std::string& created_by, bool layer) {
+    if (key.empty() || o_.no_cache) return false;
+    auto e = cache_lookup(store_, key);
+    if (e && *e && ((*e)->history.created_by != created_by || bool((*e)->layer) != layer))
+        e = error("'" + build_cache_dir(store_) + "/" + key + ".json': another step's entry");
+    if (!e) {
+        std::fprintf(stderr, "warning: build cache entry %s: %s; the step runs again\n",
+                     key.substr(0, 12).c_str(), e.error().str().c_str());
+        return false;
+    }
+    if (!*e) return false;
+    if (layer) {
+        layers_.push_back(*(*e)->layer);
+        cfg_.rootfs.diff_ids.push_back(*(*e)->diff_id);
+    }
+    cfg_.history.push_back((*e)->history);
+    if (!o_.quiet) std::fprintf(stderr, "--> CACHED\n");
+    return true;
+}
+
+// Only completed steps get here. A cache that cannot be written costs speed, not the build.
+void Builder::to_cache(const std::string& key) {
+    if (key.empty()) return;
+    CacheEntry e{cfg_.history.back(), std::nullopt, std::nullopt};
+    if (!e.history.empty_layer) {
+        e.layer = layers_.back();
+        e.diff_id = cfg_.rootfs.diff_ids.back();
+    }
+    if (auto st = cache_record(store_, key, e); !st)
+        std::fprintf(stderr, "warning: build cache: %s\n", st.error().str().c_str());
 }
 
 Status Builder::step(const Instruction& ins) {
@@ -447,6 +526,9 @@ Status Builder::step(const Instruction& ins) {
 }
 
 Result<spec::Descriptor> Builder::run() {
+    // Held for the whole build: gc must not remove the blobs of cache hits before the image
+    // that uses them is named (gc --build-cache waits too).
+    auto lock = TRY(store_.shared());
     work_ = store_.dir() + "/.berth/builds/" + std::to_string(getpid());
     TRY(mkdir_p(work_ + "/run", 0700));
     auto ref = TRY(Reference::parse("localhost/berth-build-tmp-" + std::to_string(getpid())));
@@ -461,7 +543,11 @@ Result<spec::Descriptor> Builder::run() {
                          ins.json ? join(ins.args).c_str() : ins.text().c_str());
         TRY(step(ins));
     }
-    cfg_.created = spec::created_now();
+    // The last step's time, as Docker's classic builder has it: a rebuild that the cache
+    // answers entirely is the same image, with the same digest.
+    cfg_.created = cfg_.history.empty() || cfg_.history.back().created.empty()
+                       ? spec::created_now()
+                       : cfg_.history.back().created;
     std::optional<spec::Descriptor> desc;
     for (const auto& t : o_.tags) {
         if (!desc)

@@ -1,8 +1,9 @@
 // `berth-image build`: one stage of a Dockerfile on berth's own pieces. Each RUN runs through
 // the `berth` binary in a snapshot bundle of the image so far and each COPY/ADD writes into
 // one; the bundle's change is stored as a layer by the commit code. Metadata instructions only
-// change the config (a history entry with empty_layer). Not yet: multi-stage, a layer cache,
-// pulling the base image, remote ADD sources, HEALTHCHECK and ONBUILD.
+// change the config (a history entry with empty_layer); the build cache (cache.hpp) answers
+// steps done before. Not yet: multi-stage, pulling the base image, remote ADD sources, HEALTHCHECK
+// and ONBUILD.
 #pragma once
 
 #include <csignal>
@@ -20,8 +21,9 @@ struct BuildOptions {
     std::string context;            // the build context directory
     std::vector<std::string> tags;  // full normalised references; may be empty
     std::map<std::string, std::string> build_args;
-    std::string berth;   // the runtime binary (a path, or a name looked up in PATH)
-    bool quiet = false;  // no "STEP" lines
+    std::string berth;      // the runtime binary (a path, or a name looked up in PATH)
+    bool quiet = false;     // no "STEP" lines
+    bool no_cache = false;  // run every step (completed steps are still recorded)
 };
 
 // Set by the caller's SIGINT/SIGTERM handler: the build stops before the next step and

@@ -47,7 +47,7 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
     a.option("file,f", "FILE", "the Dockerfile (default CONTEXT/Dockerfile)")
         .option("tag,t", "NAME[:TAG]", "name the image (repeatable)")
         .option("build-arg", "K=V", "value for an ARG (repeatable)")
-        .flag("no-cache", "accepted: there is no layer cache yet")
+        .flag("no-cache", "run every step; do not look in the build cache")
         .flag("quiet,q", "print only the image digest")
         .flag("help,h", "show help");
     if (auto st = a.parse(argv); !st) {
@@ -67,6 +67,7 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
     o.context = absolute(pos[0]);
     o.dockerfile = a.has("file") ? a.get("file") : o.context + "/Dockerfile";
     o.quiet = a.get_bool("quiet");
+    o.no_cache = a.get_bool("no-cache");
     o.berth = find_berth();
     for (const auto& t : a.get_all("tag")) {
         auto ref = Reference::parse(t);

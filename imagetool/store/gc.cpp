@@ -51,10 +51,11 @@ std::vector<std::string> entries(const std::string& dir) {
 
 }  // namespace
 
-Result<GcReport> Store::gc() {
+Result<GcReport> Store::gc(const GcRoots& roots) {
     auto lock = TRY(exclusive());
     auto index = TRY(read_index());
     std::set<spec::Digest> live;
+    if (roots) TRY(roots(live));
     for (const auto& d : index.manifests)
         mark(*this, d, live, 0);
     GcReport rep;

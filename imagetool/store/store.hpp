@@ -13,14 +13,18 @@
 //   <dir>/.berth/index.lock          flock: exclusive around every index.json update
 //   <dir>/.berth/tmp/                temporary blobs; partial downloads kept for resume
 //                                    (tmp/partial-<alg>-<hex>); gc empties it
+//   <dir>/.berth/build-cache/        build steps done before (imagetool/build/cache.hpp);
+//                                    gc keeps the layer blobs they name
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -179,7 +183,10 @@ class Store {
                                        const std::map<std::string, std::string>& annotations = {});
 
     // Removes blobs no name reaches and everything under tmp/ (takes the exclusive lock).
-    Result<GcReport> gc();
+    // `roots`, when given, runs with the lock held and adds blobs to keep (the build cache's
+    // layers); it may first drop what it no longer wants kept.
+    using GcRoots = std::function<Status(std::set<spec::Digest>& live)>;
+    Result<GcReport> gc(const GcRoots& roots = {});
 
   private:
     explicit Store(std::string dir) : dir_(std::move(dir)) {}

@@ -223,3 +223,117 @@ no_leftovers() {
 	diff "$TEST_DIR/h-podman" "$TEST_DIR/h-berth" || fail "history differs"
 	pm rmi -a -f >/dev/null 2>&1 || true
 }
+
+# layer_digests: the layer blobs the build cache names.
+cache_layers() { cat "$STORE"/.berth/build-cache/*.json 2>/dev/null | jq -r 'select(.layer) | .layer.digest' | sort -u; }
+# file_of IMAGE PATH: a file of an image's tree (unpacked into a fresh directory).
+file_of() {
+	local d="$TEST_DIR/of-$RANDOM"
+	bimg unpack "$1" "$d" >/dev/null
+	cat "$d/rootfs$2"
+	rm -rf "$d"
+}
+
+@test "build cache: a rebuild runs nothing and is the same image; a changed COPY re-runs from there on" {
+	base_image
+	echo one >"$CTX/f1"
+	echo two >"$CTX/f2"
+	# Each RUN writes a fresh random UUID: a RUN that ran again cannot give the same layer.
+	cat >"$CTX/Dockerfile" <<-'EOF'
+		FROM localhost/base:1
+		ARG A=1
+		ENV E=e
+		RUN cat /proc/sys/kernel/random/uuid >/before
+		COPY f1 /f1
+		WORKDIR /w
+		RUN cat /proc/sys/kernel/random/uuid >/after
+		COPY f2 ./
+		LABEL l=1
+		USER 0
+		CMD ["/bin/sh"]
+	EOF
+	run bimg build -t localhost/c:1 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	d1=${lines[-1]}
+	[[ $output != *CACHED* ]] || fail "cached on a first build: $output"
+
+	run bimg build -t localhost/c:2 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${lines[-1]}" = "$d1" ] || fail "rebuild is another image: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 10 ] || fail "$output"
+	no_leftovers
+
+	# One copied file changed: the RUN before it is cached, the RUN after it runs again.
+	echo uno >"$CTX/f1"
+	run bimg build -t localhost/c:3 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	d3=${lines[-1]}
+	[ "$d3" != "$d1" ]
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 3 ] || fail "$output"
+	grep -A1 'STEP 4/11: RUN' <<<"$output" | grep -q -- '--> CACHED' || fail "$output"
+	[ "$(file_of localhost/c:3 /before)" = "$(file_of localhost/c:1 /before)" ]
+	[ "$(file_of localhost/c:3 /after)" != "$(file_of localhost/c:1 /after)" ]
+	[ "$(file_of localhost/c:3 /f1)" = uno ]
+
+	# --no-cache runs everything and still records: the next build is the no-cache image.
+	run bimg build --no-cache -t localhost/c:4 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	d4=${lines[-1]}
+	[[ $output != *CACHED* ]] || fail "$output"
+	[ "$d4" != "$d3" ]
+	[ "$(file_of localhost/c:4 /before)" != "$(file_of localhost/c:3 /before)" ]
+	run bimg build -q -t localhost/c:5 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${lines[-1]}" = "$d4" ] || fail "$output"
+	no_leftovers
+}
+
+@test "build cache: a failed RUN is not recorded; gc keeps cached layers until --build-cache; bad entries re-run" {
+	base_image
+	printf 'FROM localhost/base:1\nRUN echo one >/one\nRUN echo out-$((6+1)); exit 7\n' >"$CTX/Dockerfile"
+	run bimg build -t localhost/f:1 "$CTX"
+	[ "$status" -ne 0 ] || fail "$output"
+	[ "$(ls "$STORE/.berth/build-cache" | wc -l)" -eq 1 ] || fail "$(ls "$STORE/.berth/build-cache")"
+	run bimg build -t localhost/f:1 "$CTX"
+	[ "$status" -ne 0 ] || fail "$output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 1 ] || fail "$output"
+	[[ $output == *out-7* ]] || fail "the failed RUN did not run again: $output"
+
+	# gc keeps the cache's layers (the image is gone), gc --build-cache drops them.
+	printf 'FROM localhost/base:1\nRUN cat /proc/sys/kernel/random/uuid >/u\nENV X=1\n' >"$CTX/Dockerfile"
+	d1=$(bimg build -q -t localhost/g:1 "$CTX")
+	local l layers
+	layers=$(cache_layers)
+	[ "$(wc -l <<<"$layers")" -eq 2 ] || fail "$layers"
+	bimg rm localhost/g:1 >/dev/null
+	bimg gc >/dev/null
+	for l in $layers; do [ -f "$STORE/blobs/sha256/${l#sha256:}" ] || fail "gc removed $l"; done
+	[ "$(bimg build -q -t localhost/g:2 "$CTX")" = "$d1" ]
+	bimg rm localhost/g:2 >/dev/null
+	run bimg gc --build-cache
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *", 3 build cache entries" ]] || fail "$output"
+	for l in $layers; do [ ! -e "$STORE/blobs/sha256/${l#sha256:}" ] || fail "kept $l"; done
+	[ -z "$(ls -A "$STORE/.berth/build-cache")" ]
+	d2=$(bimg build -q -t localhost/g:3 "$CTX")
+	[ "$d2" != "$d1" ]
+
+	# A truncated entry: a warning, and the step runs again.
+	e=$(grep -l '"layer"' "$STORE"/.berth/build-cache/*.json)
+	truncate -s 20 "$e"
+	run bimg build -t localhost/g:4 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"warning: build cache entry "*"the step runs again"* ]] || fail "$output"
+	[[ $output != *CACHED* ]] || fail "$output"
+	[ "${lines[-1]}" != "$d2" ]
+	# A missing layer blob: the same.
+	l=$(cache_layers)
+	bimg rm localhost/g:4 >/dev/null
+	rm "$STORE/blobs/sha256/${l#sha256:}"
+	run bimg build -t localhost/g:5 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[[ $output == *"warning: build cache entry "*"layer blob $l"* ]] || fail "$output"
+	[[ $output != *CACHED* ]] || fail "$output"
+	bimg unpack localhost/g:5 "$TEST_DIR/g5" >/dev/null
+	no_leftovers
+}
