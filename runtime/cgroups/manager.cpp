@@ -9,6 +9,7 @@
 
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/cgroups/knob.hpp"
 
@@ -48,8 +49,7 @@ std::string under_mount(const std::string& mnt, const std::string& root, const s
 Result<Manager> Manager::create(const std::string& cgroups_path, const std::string& id,
                                 bool systemd) {
     Layout l = TRY(detect());
-    std::string self = TRY_CTX(read_file("/proc/self/cgroup"), "read own cgroup");
-    return create(l, cgroups_path, id, systemd, parse_proc_cgroup(self));
+    return create(l, cgroups_path, id, systemd, TRY(read_proc_cgroup()));
 }
 
 Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path,
