@@ -300,7 +300,7 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
         ctx.before_pivot = create_hooks;
         ctx.after_pivot = make_terminal;
-        auto st = setup_rootfs(*plan.rootfs, spec, ctx);
+        auto st = setup_rootfs(*plan.rootfs, ctx);
         if (!st)
             child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
     } else {
