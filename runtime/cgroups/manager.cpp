@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "base/file.hpp"
@@ -181,6 +182,15 @@ bool contains_word(const std::string& text, const std::string& word) {
 
 }  // namespace
 
+// A v2 limit file that sets nothing: "max", or the page-aligned LONG_MAX the kernel prints for
+// a cgroup whose hugetlb controller came back from a v1 hierarchy (9223372036854771712).
+bool unlimited(const std::string& v) {
+    if (v == "max") return true;
+    unsigned long long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    return ec == std::errc() && p == v.data() + v.size() && n >= (1ULL << 62);
+}
+
 bool v2_in_use(const std::string& dir, const std::string& ctl) {
     DIR* d = ::opendir(dir.c_str());
     if (!d) return false;
@@ -200,7 +210,7 @@ bool v2_in_use(const std::string& dir, const std::string& ctl) {
             if (!n.starts_with(ctl + ".") || n.size() < 4 || n.substr(n.size() - 4) != ".max")
                 continue;
             auto v = knob::read(sub, n);
-            if (v && v.value() != "max") used = true;
+            if (v && !unlimited(v.value())) used = true;
         }
         ::closedir(k);
         if (used || v2_in_use(sub, ctl)) return true;
