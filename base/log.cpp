@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "base/file.hpp"
+
 namespace berth::log {
 namespace {
 int g_fd = 2;
@@ -28,17 +30,6 @@ const char* level_name(Level l) {
     return "info";
 }
 
-void write_all(int fd, const std::string& s) {
-    size_t off = 0;
-    while (off < s.size()) {
-        ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        off += size_t(n);
-    }
-}
 }  // namespace
 
 bool init(const std::string& path, Format format, bool debug) {
@@ -168,7 +159,7 @@ void write(Level level, std::string_view msg) {
         line = "time=\"" + rfc3339_now() + "\" level=" + level_name(level) + " msg=\"" +
                json_escape(msg) + "\"\n";
     }
-    write_all(g_fd, line);
+    (void)write_all(g_fd, line);  // a log that cannot be written is not worth failing for
 }
 
 }  // namespace berth::log

@@ -6,6 +6,12 @@
 namespace berth {
 namespace {
 
+bool octal(char c) {
+    return c >= '0' && c <= '7';
+}
+
+}  // namespace
+
 std::vector<std::string> split(std::string_view s, char sep) {
     std::vector<std::string> out;
     size_t start = 0;
@@ -18,11 +24,28 @@ std::vector<std::string> split(std::string_view s, char sep) {
     return out;
 }
 
-bool octal(char c) {
-    return c >= '0' && c <= '7';
+std::map<std::string, std::string> parse_proc_cgroup(std::string_view text) {
+    std::map<std::string, std::string> out;
+    for (auto& line : split(text, '\n')) {
+        auto a = line.find(':');
+        if (a == std::string::npos) continue;
+        auto b = line.find(':', a + 1);
+        if (b == std::string::npos) continue;
+        std::string ctls = line.substr(a + 1, b - a - 1);
+        std::string path = line.substr(b + 1);
+        if (ctls.empty()) {
+            out[""] = path;
+            continue;
+        }
+        for (const auto& c : split(ctls, ','))
+            out[c] = path;
+    }
+    return out;
 }
 
-}  // namespace
+Result<std::map<std::string, std::string>> read_proc_cgroup(const std::string& path) {
+    return parse_proc_cgroup(TRY_CTX(read_file(path), "read " + path));
+}
 
 std::string unescape_mountinfo(std::string_view s) {
     std::string out;

@@ -202,7 +202,7 @@ std::string registry_host(std::string_view hp) {
 
 bool is_loopback_registry(std::string_view hp) {
     std::string h = registry_host(hp);
-    return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+    return h == "localhost" || h == "::1" || h.starts_with("127.");
 }
 
 Result<std::string> normalize_registry(std::string_view text) {

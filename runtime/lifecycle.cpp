@@ -145,7 +145,7 @@ Status wait_gone(const ContainerState& st, int timeout_ms) {
 std::string owner_of(const std::string& path) {
     struct stat sb;
     if (::stat(path.c_str(), &sb) < 0) return "";
-    if (auto pw = linux_::passwd_entry(sb.st_uid)) return (*pw)[0];
+    if (auto pw = linux_::passwd_entry(sb.st_uid)) return pw->name;
     return std::to_string(sb.st_uid);
 }
 

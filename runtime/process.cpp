@@ -77,7 +77,9 @@ Result<ProcessPlan> plan_process(const spec::Spec& spec, const std::string& bund
         return error("config.json: domainname: needs a new uts namespace");
     if (plan.ns.has(CLONE_NEWUSER))
         plan.root_in_userns = plan.ns.joins_user() || maps_root(spec.linux_->uid_mappings);
-    if (plan.ns.is_new(CLONE_NEWNS)) plan.rootfs = TRY(plan_rootfs(spec, bundle));
+    // A joined mount namespace gets the bundle's rootfs set up inside it, as runc and crun do:
+    // the process runs from the bundle, and the mounts stay in that namespace.
+    if (plan.ns.has(CLONE_NEWNS)) plan.rootfs = TRY(plan_rootfs(spec, bundle));
     // In a user namespace the container's root cannot reach a source under a directory only
     // host root may enter: the parent, still privileged on the host, opens the bind sources
     // (runc does the same). Rootless, the parent has no more privilege than the child.
@@ -298,7 +300,7 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
         ctx.new_cgroup_namespace = plan.ns.is_new(CLONE_NEWCGROUP);
         ctx.before_pivot = create_hooks;
         ctx.after_pivot = make_terminal;
-        auto st = setup_rootfs(*plan.rootfs, spec, ctx);
+        auto st = setup_rootfs(*plan.rootfs, ctx);
         if (!st)
             child_fail(sync_fd, std::move(st).error().with_context("set up the root filesystem"));
     } else {

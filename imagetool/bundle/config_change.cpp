@@ -101,7 +101,7 @@ Status apply_config_change(spec::ContainerConfig& cc, const std::string& change)
         for (auto& [k, v] : kv) {
             std::string prefix = k + "=";
             auto it = std::find_if(cc.env.begin(), cc.env.end(),
-                                   [&](const std::string& e) { return e.rfind(prefix, 0) == 0; });
+                                   [&](const std::string& e) { return e.starts_with(prefix); });
             if (it != cc.env.end())
                 *it = prefix + v;
             else

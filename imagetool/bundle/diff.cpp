@@ -57,7 +57,7 @@ bool xattr_is(int fd, const char* name, char want) {
 // A name the tar form reserves: stored, it would read back as a whiteout and delete a lower
 // entry instead of being a file (Docker refuses it too).
 Status check_name(const std::string& name, const std::string& path) {
-    if (name.rfind(".wh.", 0) == 0)
+    if (name.starts_with(".wh."))
         return error("'" + path + "': a name starting with .wh. cannot be stored in a layer");
     return ok();
 }

@@ -17,35 +17,6 @@ namespace {
 
 constexpr size_t kMaxDbFile = 4u << 20;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    size_t i = 0;
-    for (;;) {
-        size_t j = s.find(sep, i);
-        out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
-        if (j == std::string::npos) break;
-        i = j + 1;
-    }
-    return out;
-}
-
-bool parse_id(const std::string& s, uint32_t& out) {
-    if (s.empty()) return false;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size();
-}
-
-template <typename F>
-void each_line(const std::string& text, F f) {
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty() || line[0] == '#') continue;
-        f(line);
-    }
-}
-
 // Reads a database file in the root: a symlink is followed only inside the root, and
 // anything but a regular file (a FIFO that would block, /dev/zero) is refused.
 Result<std::string> read_db(int rootfs_fd, const char* path) {
@@ -64,36 +35,6 @@ Result<std::string> read_db(int rootfs_fd, const char* path) {
 }
 
 }  // namespace
-
-std::vector<PasswdEntry> parse_passwd(const std::string& text) {
-    std::vector<PasswdEntry> out;
-    each_line(text, [&](const std::string& line) {
-        auto f = split(line, ':');
-        if (f.size() < 7) return;
-        PasswdEntry e;
-        e.name = f[0];
-        if (!parse_id(f[2], e.uid) || !parse_id(f[3], e.gid)) return;
-        e.home = f[5];
-        out.push_back(std::move(e));
-    });
-    return out;
-}
-
-std::vector<GroupEntry> parse_group(const std::string& text) {
-    std::vector<GroupEntry> out;
-    each_line(text, [&](const std::string& line) {
-        auto f = split(line, ':');
-        if (f.size() < 4) return;
-        GroupEntry e;
-        e.name = f[0];
-        if (!parse_id(f[2], e.gid)) return;
-        if (!f[3].empty())
-            for (auto& m : split(f[3], ','))
-                if (!m.empty()) e.members.push_back(m);
-        out.push_back(std::move(e));
-    });
-    return out;
-}
 
 Result<ResolvedUser> resolve_user(const std::string& user, const std::vector<PasswdEntry>& pw,
                                   const std::vector<GroupEntry>& gr) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/passwd.hpp"
 #include "base/result.hpp"
 
 namespace berth::image::bundle {
@@ -19,21 +20,6 @@ struct ResolvedUser {
     std::vector<uint32_t> additional_gids;  // groups listing the user, without gid itself
     std::string home;                       // from passwd; "" when the user has no entry
 };
-
-struct PasswdEntry {
-    std::string name;
-    uint32_t uid = 0;
-    uint32_t gid = 0;
-    std::string home;
-};
-struct GroupEntry {
-    std::string name;
-    uint32_t gid = 0;
-    std::vector<std::string> members;
-};
-
-std::vector<PasswdEntry> parse_passwd(const std::string& text);
-std::vector<GroupEntry> parse_group(const std::string& text);
 
 // Reads /etc/passwd and /etc/group in the root: regular files only, at most 4 MiB each; a
 // missing file counts as empty. `user` empty means root (0:0).

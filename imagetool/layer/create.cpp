@@ -66,7 +66,7 @@ struct TarWriter::Impl {
             std::string name(names.data() + i);
             i += name.size() + 1;
             // Overlayfs bookkeeping and SELinux labels of the build host are not image content.
-            if (name.rfind("trusted.overlay.", 0) == 0 || name.rfind("user.overlay.", 0) == 0 ||
+            if (name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") ||
                 name == "security.selinux")
                 continue;
             ssize_t vn = fgetxattr(fd, name.c_str(), nullptr, 0);

@@ -140,8 +140,7 @@ class GzipStream : public Decompressor {
         isal_inflate_init(&state_);
         state_.crc_flag = ISAL_GZIP;
     }
-    GzipStream(std::unique_ptr<Stream> src, uint64_t max, bool)
-        : Decompressor(std::move(src), max) {
+    GzipStream(std::unique_ptr<Stream> src, uint64_t max) : Decompressor(std::move(src), max) {
         reset();
     }
 
@@ -152,8 +151,7 @@ class GzipStream : public Decompressor {
 #else
 class GzipStream : public Decompressor {
   public:
-    GzipStream(std::unique_ptr<Stream> src, uint64_t max, bool)
-        : Decompressor(std::move(src), max) {
+    GzipStream(std::unique_ptr<Stream> src, uint64_t max) : Decompressor(std::move(src), max) {
         std::memset(&z_, 0, sizeof z_);
         ok_ = inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK;
     }
@@ -296,7 +294,7 @@ Result<std::unique_ptr<Stream>> decompress(std::unique_ptr<Stream> src, Compress
     switch (c) {
         case Compression::gzip:
             return std::unique_ptr<Stream>(
-                std::make_unique<GzipStream>(std::move(src), max_output, true));
+                std::make_unique<GzipStream>(std::move(src), max_output));
         case Compression::zstd:
             return std::unique_ptr<Stream>(
                 std::make_unique<ZstdStream>(std::move(src), max_output));

@@ -1,29 +1,28 @@
-// SHA-256 over a stream (OpenSSL EVP), for DiffIDs and chain ids.
+// SHA-256 strings for DiffIDs and chain ids, on the one OpenSSL wrapper (imagetool/digest.hpp).
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <string_view>
 
+#include "imagetool/digest.hpp"
+
 namespace berth::image::layer {
 
+// A SHA-256 hasher whose result is the "sha256:<hex>" text layers and configs use.
 class Sha256 {
   public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(const void* data, size_t len);
+    void update(const void* data, size_t len) { h_.update(data, len); }
     // "sha256:<hex>"; the hasher cannot be updated afterwards.
-    std::string digest();
+    std::string digest() { return h_.finish().str(); }
 
   private:
-    struct Ctx;
-    std::unique_ptr<Ctx> ctx_;
+    Hasher h_;
 };
 
-std::string sha256_digest(std::string_view data);
+inline std::string sha256_digest(std::string_view data) {
+    return sha256_of(data).str();
+}
 
 // The chain id of a layer on top of `parent_chain` (empty for the first layer), per image-spec
 // config.md: ChainID(L0) = DiffID(L0); ChainID(Ln) = SHA256(ChainID(Ln-1) + " " + DiffID(Ln)).

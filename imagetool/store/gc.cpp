@@ -76,7 +76,7 @@ Result<GcReport> Store::gc(const GcRoots& roots) {
     }
     // Temporary index.json names left by a crash between write and rename.
     for (const auto& n : entries(dir_))
-        if (n.rfind("index.json.tmp-", 0) == 0) {
+        if (n.starts_with("index.json.tmp-")) {
             TRY(remove_all(dir_ + "/" + n));
             rep.temp_removed++;
         }

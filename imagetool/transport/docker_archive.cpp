@@ -25,8 +25,7 @@ namespace {
 // A symlink target relative to the link's directory, normalised ("a/../b/x" -> "b/x").
 std::string resolve_link(const std::string& link_path, const std::string& target) {
     std::vector<std::string> parts;
-    std::string base =
-        target.rfind('/', 0) == 0 ? "" : link_path.substr(0, link_path.rfind('/') + 1);
+    std::string base = target.starts_with('/') ? "" : link_path.substr(0, link_path.rfind('/') + 1);
     std::string all = base + target;
     size_t i = 0;
     while (i <= all.size()) {

@@ -50,9 +50,6 @@ Result<Layout> detect();
 // The parsing half of detect(), for tests: mountinfo text and the cgroup2 root's
 // cgroup.controllers content.
 Result<Layout> parse_layout(const std::string& mountinfo, const std::string& v2_controllers);
-// The calling process's cgroup in each hierarchy, from /proc/self/cgroup text:
-// key "" is the v2 path, other keys are v1 controller names.
-std::map<std::string, std::string> parse_proc_cgroup(const std::string& text);
 
 // "slice:prefix:name" -> cgroupfs path ("/a.slice/a-b.slice/prefix-name.scope"), systemd's
 // slice expansion as runc does it. Errors name the bad part.

@@ -4,8 +4,6 @@
 
 #include <linux/magic.h>
 
-#include <sstream>
-
 #include "base/file.hpp"
 #include "base/mountinfo.hpp"
 #include "runtime/cgroups/cgroups.hpp"
@@ -13,15 +11,6 @@
 namespace berth::cgroups {
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep))
-        out.push_back(cur);
-    return out;
-}
 
 bool is_v1_controller(const std::string& opt) {
     static const char* const kKnown[] = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
@@ -122,27 +111,6 @@ Result<Layout> detect() {
     return parse_layout(mi, ctl);
 }
 
-std::map<std::string, std::string> parse_proc_cgroup(const std::string& text) {
-    std::map<std::string, std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':');
-        if (a == std::string::npos) continue;
-        auto b = line.find(':', a + 1);
-        if (b == std::string::npos) continue;
-        std::string ctls = line.substr(a + 1, b - a - 1);
-        std::string path = line.substr(b + 1);
-        if (ctls.empty()) {
-            out[""] = path;
-            continue;
-        }
-        for (const auto& c : split(ctls, ','))
-            out[c] = path;
-    }
-    return out;
-}
-
 bool systemd_running() {
     return ::access("/run/systemd/system", F_OK) == 0 &&
            ::access("/run/systemd/private", F_OK) == 0;
@@ -152,7 +120,6 @@ Result<std::string> systemd_path(const std::string& cgroups_path, const std::str
     std::string slice = "system.slice", prefix = "berth", name = id;
     if (!cgroups_path.empty()) {
         auto parts = split(cgroups_path, ':');
-        if (cgroups_path.back() == ':') parts.push_back("");
         if (parts.size() != 3)
             return error("cgroupsPath '" + cgroups_path +
                          "': expected \"slice:prefix:name\" with --systemd-cgroup");

@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <sstream>
 
 #include "base/file.hpp"
 #include "base/log.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 #include "runtime/cgroups/knob.hpp"
 
@@ -48,8 +50,7 @@ std::string under_mount(const std::string& mnt, const std::string& root, const s
 Result<Manager> Manager::create(const std::string& cgroups_path, const std::string& id,
                                 bool systemd) {
     Layout l = TRY(detect());
-    std::string self = TRY_CTX(read_file("/proc/self/cgroup"), "read own cgroup");
-    return create(l, cgroups_path, id, systemd, parse_proc_cgroup(self));
+    return create(l, cgroups_path, id, systemd, TRY(read_proc_cgroup()));
 }
 
 Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path,
@@ -181,6 +182,15 @@ bool contains_word(const std::string& text, const std::string& word) {
 
 }  // namespace
 
+// A v2 limit file that sets nothing: "max", or the page-aligned LONG_MAX the kernel prints for
+// a cgroup whose hugetlb controller came back from a v1 hierarchy (9223372036854771712).
+bool unlimited(const std::string& v) {
+    if (v == "max") return true;
+    unsigned long long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    return ec == std::errc() && p == v.data() + v.size() && n >= (1ULL << 62);
+}
+
 bool v2_in_use(const std::string& dir, const std::string& ctl) {
     DIR* d = ::opendir(dir.c_str());
     if (!d) return false;
@@ -200,7 +210,7 @@ bool v2_in_use(const std::string& dir, const std::string& ctl) {
             if (!n.starts_with(ctl + ".") || n.size() < 4 || n.substr(n.size() - 4) != ".max")
                 continue;
             auto v = knob::read(sub, n);
-            if (v && v.value() != "max") used = true;
+            if (v && !unlimited(v.value())) used = true;
         }
         ::closedir(k);
         if (used || v2_in_use(sub, ctl)) return true;

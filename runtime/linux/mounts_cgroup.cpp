@@ -11,7 +11,6 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include <sstream>
 #include <vector>
 
 #include "base/file.hpp"
@@ -27,15 +26,6 @@ struct Hierarchy {
     std::string root;                  // mountinfo root of that mount
     std::vector<std::string> options;  // superblock options: controllers and name=
 };
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    std::istringstream in(s);
-    while (std::getline(in, cur, sep))
-        out.push_back(cur);
-    return out;
-}
 
 // The v1 hierarchies this process sees, from its mountinfo (fstype "cgroup"), leaving out
 // copies under the container's rootfs (`rootfs`, with its trailing '/'): an rbind of the
@@ -65,29 +55,13 @@ bool is_controller(const std::string& opt) {
     return opt.find('=') == std::string::npos || opt.starts_with("name=");
 }
 
-// This process's path in the hierarchy that has exactly these controllers.
+// This process's path in the hierarchy: a controller (or name=) belongs to one hierarchy only,
+// so the first of its controllers that /proc/self/cgroup lists gives the path.
 Result<std::string> own_path(const Hierarchy& h) {
-    auto text = TRY(read_file("/proc/self/cgroup"));
-    std::vector<std::string> ctrls;
-    for (auto& o : h.options)
-        if (is_controller(o) && o != "xattr" && o != "noprefix" && o != "clone_children")
-            ctrls.push_back(o);
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto a = line.find(':');
-        auto b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        auto listed = split(line.substr(a + 1, b - a - 1), ',');
-        if (listed.empty()) continue;
-        bool all = true;
-        for (auto& c : listed) {
-            bool found = false;
-            for (auto& o : ctrls)
-                found = found || o == c;
-            all = all && found;
-        }
-        if (all && listed.size() == ctrls.size()) return line.substr(b + 1);
+    auto own = TRY(read_proc_cgroup());
+    for (auto& o : h.options) {
+        if (!is_controller(o) || o == "xattr" || o == "noprefix" || o == "clone_children") continue;
+        if (auto it = own.find(o); it != own.end()) return it->second;
     }
     return error("no entry for '" + h.mountpoint + "' in /proc/self/cgroup");
 }
@@ -165,12 +139,10 @@ Status mount_v2(const PlannedMount& pm, int target_fd, const MountEnv& env) {
     if (!mnt && (mnt.error().code() == EPERM || mnt.error().code() == EBUSY) &&
         !env.new_cgroup_namespace) {
         // Without a cgroup namespace of its own (rootless), bind the container's cgroup.
-        auto text = TRY(read_file("/proc/self/cgroup"));
-        auto pos = text.find("0::");
-        if (pos == std::string::npos) return std::move(mnt).error();
-        std::string path = text.substr(pos + 3);
-        path = path.substr(0, path.find('\n'));
-        mnt = clone_tree(AT_FDCWD, "/sys/fs/cgroup" + path, false);
+        auto own = TRY(read_proc_cgroup());
+        auto v2 = own.find("");
+        if (v2 == own.end()) return std::move(mnt).error();
+        mnt = clone_tree(AT_FDCWD, "/sys/fs/cgroup" + v2->second, false);
         if (mnt) TRY(set_mount_attrs(mnt->get(), cgroup_attrs(pm), false, "cgroup2"));
     }
     if (!mnt) return std::move(mnt).error();

@@ -14,8 +14,6 @@
 #include "base/file.hpp"
 
 namespace berth::runtime::linux_ {
-namespace {
-
 std::string map_text(const std::vector<spec::IDMapping>& m) {
     std::string s;
     for (const auto& e : m)
@@ -23,8 +21,6 @@ std::string map_text(const std::vector<spec::IDMapping>& m) {
              std::to_string(e.size) + "\n";
     return s;
 }
-
-}  // namespace
 
 Result<UniqueFd> make_mapping_userns(const std::vector<spec::IDMapping>& uids,
                                      const std::vector<spec::IDMapping>& gids) {

@@ -1,6 +1,7 @@
 // A user namespace made only to carry an id mapping for idmapped mounts (MOUNT_ATTR_IDMAP).
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "base/result.hpp"
@@ -8,6 +9,9 @@
 #include "spec/runtime_config.hpp"
 
 namespace berth::runtime::linux_ {
+
+// The text of /proc/<pid>/uid_map or gid_map for these mappings: "inside outside count\n" each.
+std::string map_text(const std::vector<spec::IDMapping>& m);
 
 // Forks a child that unshares a user namespace, writes the maps from the parent, keeps an fd
 // of /proc/<child>/ns/user and reaps the child. The namespace lives as long as the fd.

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/file.hpp"
+#include "runtime/linux/mounts_idmap.hpp"
 
 namespace berth::runtime::linux_ {
 
@@ -164,16 +165,6 @@ Status apply_namespaces(const NamespacePlan& plan) {
         return sys_error("unshare namespaces");
     return ok();
 }
-
-namespace {
-std::string map_text(const std::vector<spec::IDMapping>& m) {
-    std::string s;
-    for (const auto& e : m)
-        s += std::to_string(e.container_id) + " " + std::to_string(e.host_id) + " " +
-             std::to_string(e.size) + "\n";
-    return s;
-}
-}  // namespace
 
 namespace {
 

@@ -219,7 +219,7 @@ Status make_console_mount_point(int dev_fd) {
 
 }  // namespace
 
-Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& /*spec*/, const RootfsContext& ctx) {
+Status setup_rootfs(const RootfsPlan& plan, const RootfsContext& ctx) {
     // 1. Nothing made here may propagate to the host: rslave keeps host mounts flowing in and
     // ours from flowing out (a given rootfsPropagation takes its place, as in runc).
     unsigned long prop = plan.propagation ? plan.propagation : (MS_SLAVE | MS_REC);

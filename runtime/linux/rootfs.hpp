@@ -51,6 +51,6 @@ struct RootfsContext {
 // mounts the rootfs and every mounts[] entry in order, creates devices and /dev symlinks,
 // pivots (or chroots) into the rootfs, then applies maskedPaths, readonlyPaths, root.readonly
 // and linux.sysctl. On return the process's "/" is the container root.
-Status setup_rootfs(const RootfsPlan& plan, const spec::Spec& spec, const RootfsContext& ctx);
+Status setup_rootfs(const RootfsPlan& plan, const RootfsContext& ctx);
 
 }  // namespace berth::runtime::linux_

@@ -80,7 +80,6 @@ std::vector<sock_filter> enosys_stub(void* ctx, const spec::Seccomp& p, uint32_t
     };
     for (const auto& [audit, max] : arches) {
         if (max.first < 0 && max.second < 0) continue;
-        size_t start = out.size();
         out.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
         size_t arch_check = out.size();
         out.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, audit, 0, 0));
@@ -93,7 +92,6 @@ std::vector<sock_filter> enosys_stub(void* ctx, const spec::Seccomp& p, uint32_t
         }
         ret_enosys_if_above(max.first);
         out[arch_check].jf = uint8_t(out.size() - arch_check - 1);
-        (void)start;
     }
     for (size_t i : to_end)
         out[i].k = uint32_t(out.size() - i - 1);

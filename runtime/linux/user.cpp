@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/file.hpp"
+#include "base/passwd.hpp"
 
 namespace berth::runtime::linux_ {
 
@@ -27,21 +28,11 @@ Status apply_user(const spec::User& u, bool keep_caps) {
     return ok();
 }
 
-std::optional<std::vector<std::string>> passwd_entry(uint32_t uid, const std::string& path) {
+std::optional<PasswdEntry> passwd_entry(uint32_t uid, const std::string& path) {
     auto text = read_file(path, 4 << 20);
     if (!text) return std::nullopt;
-    std::istringstream in(*text);
-    std::string line;
-    const std::string want = std::to_string(uid);
-    while (std::getline(in, line)) {
-        // name:pw:uid:gid:gecos:home:shell
-        std::vector<std::string> f;
-        std::stringstream ls(line);
-        std::string x;
-        while (std::getline(ls, x, ':'))
-            f.push_back(x);
-        if (f.size() >= 6 && f[2] == want) return f;
-    }
+    for (auto& e : parse_passwd(*text))
+        if (e.uid == uid) return e;
     return std::nullopt;
 }
 
@@ -49,7 +40,7 @@ void add_home(std::vector<std::string>& env, uint32_t uid) {
     for (const auto& e : env)
         if (e.starts_with("HOME=")) return;
     std::string home = "/";
-    if (auto f = passwd_entry(uid); f && !(*f)[5].empty()) home = (*f)[5];
+    if (auto e = passwd_entry(uid); e && !e->home.empty()) home = e->home;
     env.push_back("HOME=" + home);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/passwd.hpp"
 #include "base/result.hpp"
 #include "spec/runtime_config.hpp"
 
@@ -16,10 +17,9 @@ namespace berth::runtime::linux_ {
 // can then set the exact sets the spec asks for.
 Status apply_user(const spec::User& u, bool keep_caps);
 
-// The fields of uid's line in a passwd file (read directly, as runc's Go code does: berth is
-// linked statically, where glibc's NSS lookups would need its shared libraries again).
-std::optional<std::vector<std::string>> passwd_entry(uint32_t uid,
-                                                     const std::string& path = "/etc/passwd");
+// uid's entry in a passwd file (read directly, as runc's Go code does: berth is linked
+// statically, where glibc's NSS lookups would need its shared libraries again).
+std::optional<PasswdEntry> passwd_entry(uint32_t uid, const std::string& path = "/etc/passwd");
 
 // HOME from the container's /etc/passwd for uid (after pivot, "/" is the container's root),
 // "/" when absent; added to env only when env has no HOME, as runc does.

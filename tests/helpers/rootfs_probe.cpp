@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
             ctx.console_slave_fd = console_slave;
             ctx.in_user_namespace = userns;
             ctx.new_cgroup_namespace = (flags & CLONE_NEWCGROUP) != 0;
-            auto st = rl::setup_rootfs(**plan, *spec, ctx);
+            auto st = rl::setup_rootfs(**plan, ctx);
             if (!st) die(st.error().str());
             if ((flags & CLONE_NEWUTS) && !spec->hostname.empty())
                 sethostname(spec->hostname.c_str(), spec->hostname.size());

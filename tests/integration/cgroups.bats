@@ -338,8 +338,7 @@ unified_sc() {
 
 @test "cgroups: on hybrid, hugetlb is enabled on cgroup2 only for a container with hugepage limits" {
 	requires hybrid
-	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || skip "no hugetlb on cgroup2"
-	[ -d /sys/fs/cgroup/hugetlb ] && skip "hugetlb is a v1 hierarchy here"
+	hugetlb_on_v2
 	sc=$(unified_sc)
 	P="/berth-huge-$$-$RANDOM"
 	setup_bundle sleep 100

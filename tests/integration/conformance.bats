@@ -9,7 +9,10 @@ setup() {
 	CHECKER=${CHECKER:-$BERTH_BUILD/conformance/berth-conformance-checker}
 	OUT=$(mktemp -d /tmp/berth-conformance-out.XXXXXX)
 }
-teardown() { rm -rf "$OUT"; }
+teardown() {
+	rm -rf "$OUT"
+	[ -z "${HUGETLB_V1_TAKEN:-}" ] || hugetlb_v1_restore
+}
 
 @test "berth passes every runtime-spec field runc passes (all variants)" {
 	run env BERTH="$BERTH" CHECKER="$CHECKER" "$BERTH_SRC/conformance/run" \
@@ -48,8 +51,7 @@ hugetlb_sc() {
 
 @test "--crun-hugetlb runs crun with hugetlb on v1, berth on both layouts, and restores the host" {
 	requires root runc crun hybrid
-	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers || skip "no hugetlb on cgroup2"
-	mountpoint -q /sys/fs/cgroup/hugetlb && skip "hugetlb is already a v1 hierarchy"
+	hugetlb_on_v2
 	before=$(hugetlb_sc)
 	run env BERTH="$BERTH" CHECKER="$CHECKER" "$BERTH_SRC/conformance/run" \
 		--runtimes berth,runc,crun --crun-hugetlb --out "$OUT" --report "$OUT/report.md" default

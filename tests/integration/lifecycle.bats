@@ -337,3 +337,14 @@ os.execv(sys.argv[1], sys.argv[1:])' "$BERTH" --root "$ROOT" run -b "$BUNDLE" ig
 	berth delete --force p
 	berth delete --force np
 }
+
+@test "soak: 100 create/start/delete cycles, sequential and in batches of 20, leak nothing" {
+	# bench/soak counts what the cycles left behind: fds that reached a container, mounts,
+	# cgroup directories, processes, state directories; it exits 1 on any. The full soak
+	# (1000 cycles) is `bench/soak`, outside CI.
+	run env BERTH="$BERTH" BUSYBOX="$(command -v busybox)" "$BERTH_SRC/bench/soak" 100
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"failed: 0"* ]]
+	[[ "$output" == *"leaked: runtime fds in the container 0, mounts 0, cgroup dirs 0, processes 0, state dirs 0"* ]]
+}

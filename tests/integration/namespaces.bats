@@ -151,6 +151,43 @@ userns_rootfs() {
 	[ "$(echo ${lines[2]})" = "0 100000 65536" ]
 }
 
+# join_mnt RUNTIME ROOT: RUNTIME runs the bundle joined to a fresh mount namespace made by
+# `unshare --mount` on the host; prints what the container saw.
+join_mnt() {
+	unshare --mount --propagation private sleep 1000 &
+	local holder=$!
+	for _ in $(seq 50); do
+		[ "$(readlink /proc/$holder/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] && break
+		sleep 0.05
+	done
+	update_config "del(.hostname) | .linux.namespaces = [
+		{\"type\": \"mount\", \"path\": \"/proc/$holder/ns/mnt\"}, {\"type\": \"pid\"}]
+		| .process.args = [\"sh\", \"-c\", \"cat /marker; readlink /proc/self/ns/mnt; ls /proc/1/exe >/dev/null && echo proc\"]"
+	run "$1" --root "$2" run -b "$BUNDLE" "jm$RANDOM"
+	want_ns=$(readlink /proc/$holder/ns/mnt)
+	kill $holder
+	wait $holder || true
+}
+
+@test "join a mount namespace by path: the bundle's rootfs is set up inside it, as runc does" {
+	echo from-the-bundle >"$BUNDLE/rootfs/marker"
+	join_mnt berth "$ROOT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = from-the-bundle ]
+	[ "${lines[1]}" = "$want_ns" ]
+	[ "${lines[2]}" = proc ]
+	# The host's mount table is untouched: the container's mounts went into the joined one.
+	! grep -q "$BUNDLE/rootfs" /proc/self/mountinfo
+	if command -v runc >/dev/null; then
+		join_mnt runc "$TEST_DIR/runc"
+		echo "runc: $output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = from-the-bundle ]
+		[ "${lines[2]}" = proc ]
+	fi
+}
+
 @test "a bad namespace path or type is a one-line error, nothing left" {
 	update_config 'del(.hostname) | .linux.namespaces = [{"type": "mount"}, {"type": "ipc", "path": "/no/such/ns"}]'
 	inside true

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "base/file.hpp"
+#include "base/mountinfo.hpp"
 #include "runtime/cgroups/cgroups.hpp"
 
 using namespace berth;
@@ -84,7 +85,7 @@ TEST(Layout, PureV2AndV1AndCombinedMounts) {
 }
 
 TEST(Layout, ProcSelfCgroup) {
-    auto m = parse_proc_cgroup("4:memory:/a/b\n2:cpu,cpuacct:/c\n1:name=systemd:/\n0::/u\n");
+    auto m = berth::parse_proc_cgroup("4:memory:/a/b\n2:cpu,cpuacct:/c\n1:name=systemd:/\n0::/u\n");
     EXPECT_EQ(m["memory"], "/a/b");
     EXPECT_EQ(m["cpuacct"], "/c");
     EXPECT_EQ(m["name=systemd"], "/");
