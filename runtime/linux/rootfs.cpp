@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <sstream>
 #include <vector>
 
 #include "base/file.hpp"
@@ -68,25 +67,11 @@ Status check_paths(const std::vector<std::string>& paths, const char* field) {
 
 // The mount point (from mountinfo) that contains `path`.
 Result<std::string> mount_point_of(const std::string& path) {
-    auto text = TRY(read_file("/proc/self/mountinfo"));
-    std::istringstream in(text);
-    std::string line, best = "/";
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string id, parent, dev, root, mp;
-        if (!(f >> id >> parent >> dev >> root >> mp)) continue;
-        // mountinfo escapes space, tab, newline and backslash as octal.
-        std::string un;
-        for (size_t i = 0; i < mp.size(); ++i) {
-            if (mp[i] == '\\' && i + 3 < mp.size()) {
-                un += char(std::strtol(mp.substr(i + 1, 3).c_str(), nullptr, 8));
-                i += 3;
-            } else {
-                un += mp[i];
-            }
-        }
-        bool under = un == "/" || path == un || path.starts_with(un + "/");
-        if (under && un.size() > best.size()) best = un;
+    std::string best = "/";
+    for (const auto& m : TRY(read_mountinfo())) {
+        const std::string& mp = m.mount_point;
+        bool under = mp == "/" || path == mp || path.starts_with(mp + "/");
+        if (under && mp.size() > best.size()) best = mp;
     }
     return best;
 }
