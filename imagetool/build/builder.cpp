@@ -393,6 +393,8 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
                 in_env = in_env || e.compare(0, k.size() + 1, k + "=") == 0;
             if (!in_env) base.config->env.push_back(k + "=" + v);
         }
+    // COPY/ADD run nothing: the USER need not resolve (`FROM scratch` has no passwd).
+    if (work.run_argv.empty()) base.config->user.clear();
     TRY(store_.put_image(tmp_name_, base, cur_->layers));
     bundle_ = work_ + "/step-" + std::to_string(steps_);
     bundle::UnpackOptions uo;

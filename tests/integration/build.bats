@@ -299,6 +299,15 @@ cfg() { skopeo inspect --config --raw "oci:$STORE:$1" | jq -c "$2"; }
 	run bimg images
 	[[ $output != *ms:bad* && $output != *berth-build* ]] || fail "tagged: $output"
 	no_leftovers
+
+	# The usual last stage: scratch and a file from a builder; COPY needs no passwd for USER.
+	printf 'FROM localhost/base:1 AS b\nRUN echo built >/built\nFROM scratch\nUSER nobody\nCOPY --from=b /built /\n' >"$CTX/Dockerfile"
+	run bimg build -q -t localhost/ms:3 "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "$(cfg localhost/ms:3 '[.config.User, (.rootfs.diff_ids | length)]')" = '["nobody",1]' ]
+	local layer
+	layer=$(skopeo inspect --raw "oci:$STORE:localhost/ms:3" | jq -r '.layers[0].digest')
+	[ "$(tar -xzOf "$STORE/blobs/sha256/${layer#sha256:}" ./built)" = built ]
 }
 
 @test "build: FROM and COPY --from pull an image missing from the store, with --creds" {
