@@ -505,7 +505,11 @@ cfg() { skopeo inspect --config --raw "oci:$STORE:$1" | jq -c "$2"; }
 		RUN cat /proc/net/dev >/net-build
 		RUN --network=host cat /proc/net/dev >/net-step
 		RUN --network=none cat /proc/net/dev >/net-none
+		COPY resolv.conf /etc/resolv.conf
+		RUN --network=host cat /etc/resolv.conf >/resolv-host
+		RUN cat /etc/resolv.conf >/resolv-none
 	EOF
+	echo "nameserver 192.0.2.1" >"$CTX/resolv.conf"
 	ifs() { awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' "$1" | sort | tr '\n' ' '; }
 	run bimg build --progress plain --iidfile "$TEST_DIR/iid" -t localhost/net:1 "$CTX"
 	[ "$status" -eq 0 ] || fail "$output"
@@ -523,6 +527,9 @@ cfg() { skopeo inspect --config --raw "oci:$STORE:$1" | jq -c "$2"; }
 	dev=$(awk '$2 == "00000000" { print $1; exit }' /proc/net/route)
 	[ -n "$dev" ] || skip "no default route"
 	[[ " $(ifs "$R/net-step")" == *" $dev "* ]] || fail "$(cat "$R/net-step")"
+	# The host's name resolution is bound over the image's file for the step only.
+	[ ! -r /etc/resolv.conf ] || cmp "$R/resolv-host" /etc/resolv.conf
+	[ "$(cat "$R/resolv-none" "$R/etc/resolv.conf")" = "$(printf 'nameserver 192.0.2.1\nnameserver 192.0.2.1')" ]
 
 	run bimg build -q --network host -t localhost/net:2 "$CTX"
 	[ "$status" -eq 0 ] || fail "$output"
