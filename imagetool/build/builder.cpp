@@ -384,6 +384,9 @@ Status Builder::from(const Instruction& ins) {
 
 Status Builder::layer_step(const Instruction& ins, const std::string& created_by, StepWork work) {
     ++steps_;
+    // A layer cache looks the step up here: the parent is cur_->cfg (its rootfs.diff_ids)
+    // and cur_->layers, the step is created_by plus `work` (argv and cur_->args for RUN;
+    // for COPY/ADD the expanded sources, dest, owner, mode, and work.source_fd to read them).
     spec::ImageConfig base = cur_->cfg;
     // RUN sees the stage's ARGs in its environment, but they are not part of the image.
     if (!work.run_argv.empty())
@@ -454,6 +457,7 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
     cur_->layers = img->layers();
     TRY(bundle::umount_snapshot(bundle_));
     bundle_.clear();
+    // ... and records it here, completed (cur_->layers.back(), cur_->cfg.history.back()).
     return ok();
 }
 
