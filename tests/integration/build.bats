@@ -651,6 +651,13 @@ cfg() { skopeo inspect --config --raw "oci:$STORE:$1" | jq -c "$2"; }
 	# Triggers run right after FROM: before the child's ENV.
 	[ "$(cat "$TEST_DIR/out/rootfs/triggered")" = "triggered in " ]
 	[ "$(cat "$TEST_DIR/out/rootfs/from-onbuild")" = hello ]
+	# The triggers are steps of the child for the cache too: a rebuild takes all four (two
+	# triggers, ENV, HEALTHCHECK) from it and is the same image.
+	local d2=${lines[-1]}
+	run bimg build -t localhost/hc:2b "$CTX"
+	[ "$status" -eq 0 ] || fail "$output"
+	[ "${lines[-1]}" = "$d2" ] || fail "$output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 4 ] || fail "$output"
 
 	printf 'FROM localhost/base:1\nHEALTHCHECK --interval=5x CMD true\n' >"$CTX/Dockerfile"
 	run bimg build -t localhost/hc:bad "$CTX"
