@@ -3,8 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 #include "base/args.hpp"
@@ -35,9 +37,21 @@ constexpr Command kCommands[] = {
 
 std::string default_store() {
     if (geteuid() == 0) return "/var/lib/berth";
-    if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/berth";
-    if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.local/share/berth";
-    return "/var/lib/berth";
+    std::string base;
+    if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x)
+        base = x;
+    else if (const char* h = std::getenv("HOME"); h && *h)
+        base = std::string(h) + "/.local/share";
+    else
+        return "/var/lib/berth";
+    // 0.1.0 kept a user's store in <base>/berth: such a store stays in use until one exists
+    // under the new name (moving it is the user's call: `mv berth berth-image`).
+    std::string now = base + "/berth-image", old = base + "/berth";
+    struct stat st;
+    if (lstat(now.c_str(), &st) < 0 && errno == ENOENT &&
+        lstat((old + "/oci-layout").c_str(), &st) == 0)
+        return old;
+    return now;
 }
 
 void print_help(const berth::Args& globals) {
@@ -70,7 +84,7 @@ void print_help(const berth::Args& globals) {
 
 int main(int argc, char** argv) {
     berth::Args g;
-    g.option("store", "DIR", "image store (default /var/lib/berth, or $XDG_DATA_HOME/berth)")
+    g.option("store", "DIR", "image store (default /var/lib/berth, or $XDG_DATA_HOME/berth-image)")
         .flag("debug", "enable debug logging")
         .flag("version,v", "print the version")
         .flag("help,h", "show help");

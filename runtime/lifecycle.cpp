@@ -226,21 +226,29 @@ Result<Created> create_container(const CreateOptions& o) {
         console_parent =
             TRY(linux_::console_channel(o.foreground, o.console_socket, plan.console_socket));
 
-    // Rootless: no cgroup at all unless a limit asks for one, and then only a delegated v2
-    // subtree (rootless::check_delegation says why not, naming the limit).
+    // Rootless: a cgroup only in a delegated cgroup v2 subtree, never in a v1 hierarchy (on a
+    // hybrid host the unified one is used alone: cgroup.freeze and cgroup.kill are core files
+    // there). A limit needs one (rootless::check_delegation says why not, naming it); without
+    // a limit a cgroupsPath inside a writable subtree gets one (pause, resume, events), and
+    // otherwise the container runs without a cgroup, as runc ignores EPERM then.
     std::optional<cgroups::Manager> cg;
     const spec::Resources no_resources;
     const spec::Resources& asked =
         spec.linux_ && spec.linux_->resources ? *spec.linux_->resources : no_resources;
     const auto limit = plan.rootless ? rootless::first_limit(asked) : std::nullopt;
-    if (!plan.rootless || limit) {
-        cg = TRY(cgroups::Manager::create(spec.linux_ ? spec.linux_->cgroups_path : "", o.id,
-                                          o.systemd_cgroup));
-        if (limit)
-            TRY_CTX(
-                rootless::check_delegation(*limit, cg->mode() == cgroups::Mode::v2, cg->v2_path()),
-                "config.json");
-        TRY_CTX(cg->check_existing(), "cgroup");
+    const std::string cgroups_path = spec.linux_ ? spec.linux_->cgroups_path : "";
+    if (!plan.rootless || limit || !cgroups_path.empty()) {
+        cg = TRY(cgroups::Manager::create(cgroups_path, o.id, o.systemd_cgroup));
+        if (plan.rootless) {
+            auto deleg =
+                rootless::check_delegation(limit ? *limit : "linux.cgroupsPath", cg->v2_path());
+            if (!deleg && limit) return std::move(deleg).error().with_context("config.json");
+            if (deleg)
+                cg->use_delegated_v2_only();
+            else
+                cg.reset();
+        }
+        if (cg) TRY_CTX(cg->check_existing(), "cgroup");
     }
     ContainerDir dir = TRY(ContainerDir::create(o.root, o.id));
     bool cg_made = false;

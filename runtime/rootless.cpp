@@ -116,13 +116,13 @@ std::optional<std::string> first_limit(const spec::Resources& r) {
     return std::nullopt;
 }
 
-Status check_delegation(const std::string& limit_field, bool pure_v2,
-                        const std::string& cgroup_dir) {
+Status check_delegation(const std::string& limit_field, const std::string& cgroup_dir) {
     const std::string head =
         limit_field +
         ": a rootless container can have cgroup limits only in a delegated cgroup v2 subtree";
-    if (!pure_v2)
-        return error(head + ", and this host has cgroup v1 hierarchies (never written rootless)");
+    if (cgroup_dir.empty())
+        return error(head + ", and this host has no cgroup2 hierarchy (v1 hierarchies are " +
+                     "never written rootless)");
     // The nearest directory that exists must be ours to write: that is what delegation gives.
     std::string d = cgroup_dir;
     struct stat sb;

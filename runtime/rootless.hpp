@@ -28,11 +28,11 @@ std::string default_state_root();
 // are no device nodes to guard beyond the host's own permissions).
 std::optional<std::string> first_limit(const spec::Resources& r);
 
-// Where a rootless container with limits can get a cgroup: the unified hierarchy must be the
-// only one (pure v2) and the directory that would hold the container writable by us (a
-// delegated subtree). Returns the error to report when not, naming the limit.
-Status check_delegation(const std::string& limit_field, bool pure_v2,
-                        const std::string& cgroup_dir);
+// Where a rootless container can get a cgroup: a cgroup2 hierarchy (the only one, or the
+// unified one of a hybrid host, used alone) where the directory that would hold the
+// container is writable by us (a delegated subtree). Returns the error to report when not,
+// naming the limit (or linux.cgroupsPath).
+Status check_delegation(const std::string& limit_field, const std::string& cgroup_dir);
 
 // What `berth features` says about rootless mode here (annotations).
 struct HostSupport {

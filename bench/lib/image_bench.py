@@ -298,49 +298,107 @@ class Bench:
              ("umoci repack", umoci)]
         self.interleave(group, bench, c, self.a.unpack_iterations)
 
+    def fresh_registry(self):
+        """A new, empty docker-registry on a free loopback port (started untimed); returns
+        (address, stop)."""
+        import socket
+        import subprocess
+        import urllib.request
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        d = self.fresh(self.a.tmp, "emptyreg")
+        os.makedirs(os.path.join(d, "data"))
+        cfg = os.path.join(d, "config.yml")
+        with open(cfg, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+                    f"storage:\n  filesystem:\n    rootdirectory: {d}/data\n"
+                    f"http:\n  addr: 127.0.0.1:{port}\n")
+        log = open(os.path.join(d, "log"), "w")
+        p = subprocess.Popen(["docker-registry", "serve", cfg], stdout=log, stderr=log)
+
+        def stop():
+            p.terminate()
+            p.wait()
+            log.close()
+            rm_rf(d)
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1).read()
+                return f"127.0.0.1:{port}", stop
+            except OSError:
+                if p.poll() is not None:
+                    break
+                time.sleep(0.1)
+        stop()
+        raise CommandFailed(["docker-registry", "serve", cfg], 1, "registry did not start")
+
     def push(self, fsname, fs):
-        """berth-image push vs skopeo copy oci: -> docker:// of the same image to the same
-        registry: into a repository that has none of the blobs (each round a new one), and
-        again into the same repository (every blob answered by HEAD)."""
+        """berth-image push (from its store) and copy (from the OCI layout skopeo reads) vs
+        skopeo copy oci: -> docker:// of the same image: into a new repository of the
+        registry that holds the image (each round a new one: blobs mounted from `bench`,
+        which skopeo knows from its blob-info cache and berth from its store's names), into
+        a registry with no blobs at all (each round a fresh one: every blob sent), and again
+        into the same repository (every blob answered by HEAD)."""
         group = "push"
+        benches = (f"push to a new repository, blobs on the registry ({fsname})",
+                   f"push to an empty registry ({fsname})",
+                   f"push again, blobs present ({fsname})")
         store, lay = self.fresh(fs, "pstore"), self.fresh(fs, "playout")
         try:
             bl.run(self.berth_pull(store))
             bl.run(self.skopeo_copy(lay))
         except CommandFailed as e:
-            for bench in (f"push to an empty repository ({fsname})",
-                          f"push again, blobs present ({fsname})"):
-                self.res.na(PART, group, bench, "berth-image", bl.na_reason("berth-image", e))
+            for bench in benches:
+                self.res.na(PART, group, bench, "berth-image push", bl.na_reason("berth-image", e))
             rm_rf(store)
             rm_rf(lay)
             return
         base = self.a.repo.split(":")[0]
 
-        def berth_to(repo):
-            s = bl.run([self.bi, "--store", store, "push", "-q", "--tls-verify=false",
-                        self.remote, f"docker://{self.a.registry}/{repo}"])
+        def metrics(s):
             return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
 
-        def skopeo_to(repo):
-            s = bl.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-                        f"oci:{lay}:{self.a.tag}", f"docker://{self.a.registry}/{repo}"])
-            return {"wall": ("s", s.wall), "cpu": ("s", s.cpu), "peak RSS": ("MiB", s.rss / 1024)}
+        def berth_push(reg, repo):
+            return metrics(bl.run([self.bi, "--store", store, "push", "-q", "--tls-verify=false",
+                                   self.remote, f"docker://{reg}/{repo}"]))
+
+        def berth_copy(reg, repo):
+            return metrics(bl.run([self.bi, "--store", store, "copy", "-q", "--dest-tls-verify=false",
+                                   f"oci:{lay}:{self.a.tag}", f"docker://{reg}/{repo}"]))
+
+        def skopeo_to(reg, repo):
+            return metrics(bl.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+                                   f"oci:{lay}:{self.a.tag}", f"docker://{reg}/{repo}"]))
 
         def fresh_repo(tool):
             self.n += 1
             return f"{base}-push-{tool}-{self.n}:{self.a.tag}"
 
+        def on_empty(fn):
+            def once():
+                reg, stop = self.fresh_registry()
+                try:
+                    return fn(reg, f"{base}:{self.a.tag}")
+                finally:
+                    stop()
+            return once
+
+        reg = self.a.registry
+        tools = [("berth-image push", berth_push, "bpush"), ("berth-image copy", berth_copy, "bcopy"),
+                 ("skopeo", skopeo_to, "skopeo")]
         try:
-            c = [("skopeo", lambda: skopeo_to(fresh_repo("skopeo")))]
-            if self.berth_or_na(group, f"push to an empty repository ({fsname})"):
-                c.insert(0, ("berth-image", lambda: berth_to(fresh_repo("berth"))))
-            self.interleave(group, f"push to an empty repository ({fsname})", c,
-                            self.a.pull_iterations, self.a.warmup)
-            c = [("skopeo", lambda: skopeo_to(f"{base}-push-warm-skopeo:{self.a.tag}"))]
-            if self.berth_or_na(group, f"push again, blobs present ({fsname})"):
-                c.insert(0, ("berth-image", lambda: berth_to(f"{base}-push-warm-berth:{self.a.tag}")))
-            self.interleave(group, f"push again, blobs present ({fsname})", c,
-                            self.a.pull_iterations, max(1, self.a.warmup))
+            for bench, make in (
+                    (benches[0], lambda fn, tag: (lambda: fn(reg, fresh_repo(tag)))),
+                    (benches[1], lambda fn, tag: on_empty(fn)),
+                    (benches[2], lambda fn, tag: (lambda: fn(reg, f"{base}-push-warm-{tag}:{self.a.tag}")))):
+                berth_ok = self.berth_or_na(group, bench)
+                c = [(name, make(fn, tag)) for name, fn, tag in tools
+                     if berth_ok or fn is skopeo_to]
+                warm = max(1, self.a.warmup) if bench == benches[2] else self.a.warmup
+                self.interleave(group, bench, c, self.a.pull_iterations, warm)
         finally:
             rm_rf(store)
             rm_rf(lay)

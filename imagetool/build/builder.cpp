@@ -1,7 +1,9 @@
-// The build loop. The image so far lives in memory (config + layer descriptors); a step that
-// makes a layer stores it under a private temporary name, unpacks it as a snapshot bundle,
-// changes the bundle (RUN through `berth run`, COPY through copy.cpp) and commits the change.
-// The temporary name is removed at the end whatever happens, so a failed build names nothing.
+// The build loop. Each stage's image so far lives in memory (config + layer descriptors); a
+// step that makes a layer stores it under a private temporary name, unpacks it as a snapshot
+// bundle, changes the bundle (RUN through `berth run`, COPY through copy.cpp) and commits the
+// change. Stages run on demand: the target first, and an earlier stage when a FROM or a
+// COPY --from reaches it. The temporary names are removed at the end whatever happens, so a
+// failed build names nothing.
 #include "imagetool/build/builder.hpp"
 
 #include <fcntl.h>
@@ -22,11 +24,15 @@
 #include "imagetool/build/cache.hpp"
 #include "imagetool/build/copy.hpp"
 #include "imagetool/build/dockerfile.hpp"
+#include "imagetool/build/dockerignore.hpp"
+#include "imagetool/build/instructions.hpp"
+#include "imagetool/build/stages.hpp"
 #include "imagetool/bundle/commit.hpp"
 #include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/bundle/unpack.hpp"
 #include "imagetool/bundle/user.hpp"
 #include "imagetool/reference.hpp"
+#include "imagetool/registry/pull.hpp"
 
 extern char** environ;
 
@@ -77,15 +83,6 @@ Result<int> run_program(const std::vector<std::string>& argv) {
     return 128 + WTERMSIG(status);
 }
 
-void set_env(spec::ContainerConfig& cc, const std::string& k, const std::string& v) {
-    for (auto& e : cc.env)
-        if (e.compare(0, k.size() + 1, k + "=") == 0) {
-            e = k + "=" + v;
-            return;
-        }
-    cc.env.push_back(k + "=" + v);
-}
-
 std::string lexical_clean(const std::string& p) {
     std::vector<std::string> out;
     for (const auto& c : path_components(p)) {
@@ -102,68 +99,159 @@ std::string lexical_clean(const std::string& p) {
     return r.empty() ? "/" : r;
 }
 
+// The history text of a config-only step: the instruction as written (JSON forms as JSON).
+std::string history_text(const Instruction& ins) {
+    std::string flags;
+    for (const auto& f : ins.flags)
+        flags += "--" + f + " ";
+    if (ins.keyword == "HEALTHCHECK") {
+        if (ins.args.size() == 1 && ins.args[0] == "NONE") return "HEALTHCHECK NONE";
+        std::vector<std::string> rest(ins.args.begin() + 1, ins.args.end());
+        return "HEALTHCHECK " + flags + "CMD " +
+               (ins.json ? nlohmann::json(rest).dump() : join(rest));
+    }
+    return ins.keyword + " " + flags + (ins.json ? nlohmann::json(ins.args).dump() : ins.text());
+}
+
+// BuildKit's automatic platform ARGs: visible before the first FROM, and in a stage once it
+// declares them (`ARG TARGETARCH`).
+std::map<std::string, std::string> platform_args() {
+    auto p = spec::host_platform();
+    std::string plat = p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
+    std::map<std::string, std::string> m;
+    for (const char* pre : {"BUILD", "TARGET"}) {
+        std::string k = pre;
+        m[k + "PLATFORM"] = plat;
+        m[k + "OS"] = p.os;
+        m[k + "ARCH"] = p.architecture;
+        m[k + "VARIANT"] = p.variant;
+    }
+    return m;
+}
+
+// What one layer step does to the bundle: a RUN command, a COPY/ADD, or both empty (a
+// layer with nothing changed).
+struct StepWork {
+    std::vector<std::string> run_argv;
+    bool host_network = false;
+    std::optional<CopySpec> copy;
+    std::string chown;
+    int source_fd = -1;  // the context or a source rootfs, for copy
+    // COPY --from: what identifies the source rootfs for the cache (the key of its config,
+    // whose diff_ids name every layer); empty for the context.
+    std::string from_key;
+};
+
+// One stage being built.
+struct StageState {
+    const Stage* stage = nullptr;
+    std::map<std::string, std::string> args;  // ARG in the stage, with values
+    spec::ImageConfig cfg;
+    std::vector<spec::Descriptor> layers;
+    bool cmd_set_here = false;
+};
+
+struct StageResult {
+    spec::ImageConfig cfg;
+    std::vector<spec::Descriptor> layers;
+};
+
 class Builder {
   public:
     Builder(Store& store, const BuildOptions& o, Dockerfile df)
-        : store_(store), o_(o), df_(std::move(df)) {}
+        : store_(store), o_(o), df_(std::move(df)), auto_args_(platform_args()) {}
     ~Builder() { cleanup(); }
 
     Result<spec::Descriptor> run();
 
   private:
+    Status ensure_stage(size_t index);
     Status step(const Instruction& ins);
+    Status arg(const Instruction& ins);
     Status from(const Instruction& ins);
-    Status layer_step(const Instruction& ins, const std::string& created_by,
-                      const std::vector<std::string>& run_argv, std::optional<CopySpec> copy,
-                      const std::string& chown = "");
+    Status layer_step(const Instruction& ins, const std::string& created_by, StepWork work);
     Status copy(const Instruction& ins);
     Status run_step(const Instruction& ins);
     void config_only(const Instruction& ins);
     // Build cache hooks (cache.hpp): a step is looked up before it runs, recorded after.
     std::string layer_key(const Instruction& ins, const std::string& created_by,
-                          const std::vector<std::string>& run_argv,
-                          const std::optional<CopySpec>& copy, const std::string& chown) const;
+                          const StepWork& work) const;
     bool from_cache(const std::string& key, const std::string& created_by, bool layer);
     void to_cache(const std::string& key);
+    Result<Image> resolve_image(const Instruction& ins, const std::string& ref,
+                                const std::string& what);
+    Result<UniqueFd> mount_source(const Instruction& ins, const std::string& from,
+                                  std::string& from_key);
+    void release_source();
     Error fail(const Instruction& ins, const std::string& msg) const {
         return error(df_.where(ins) + ": " + ins.keyword + ": " + msg);
     }
+    void print_step(const Instruction& ins, const std::string& prefix = "") const;
     Lookup vars() const;
     std::string work_dir() const { return cc().working_dir.empty() ? "/" : cc().working_dir; }
-    spec::ContainerConfig& cc() { return *cfg_.config; }
-    const spec::ContainerConfig& cc() const { return *cfg_.config; }
+    spec::ContainerConfig& cc() { return *cur_->cfg.config; }
+    const spec::ContainerConfig& cc() const { return *cur_->cfg.config; }
     void cleanup();
 
     Store& store_;
     const BuildOptions& o_;
     Dockerfile df_;
+    std::map<std::string, std::string> auto_args_;  // TARGETARCH, ...
     std::map<std::string, std::string> meta_args_;  // ARG before FROM
-    std::map<std::string, std::string> args_;       // ARG in the stage, with values
-    bool have_from_ = false;
-    spec::ImageConfig cfg_;
-    std::vector<spec::Descriptor> layers_;
+    std::vector<Stage> stages_;
+    std::map<size_t, StageResult> results_;
+    StageState* cur_ = nullptr;  // the stage being built (stages nest: FROM/COPY --from)
+    UniqueFd context_;
+    IgnoreRules ignore_;
+    StoreLock lock_;
     std::string tmp_name_;
-    std::string work_;  // <store>/.berth/builds/<pid>
+    std::string src_name_;  // COPY --from: the source stage or image, for its snapshot
+    std::string work_;      // <store>/.berth/builds/<pid>
     std::string bundle_;
+    std::string src_bundle_;
     std::string ctr_;
     int steps_ = 0;
-    bool cmd_set_here_ = false;
 };
 
 Lookup Builder::vars() const {
-    // ENV wins over ARG, as the reference says.
-    std::map<std::string, std::string> m = have_from_ ? args_ : meta_args_;
-    if (have_from_)
+    std::map<std::string, std::string> m;
+    if (!cur_) {
+        m = auto_args_;
+        for (const auto& [k, v] : meta_args_)
+            m[k] = v;
+    } else {
+        // ENV wins over ARG, as the reference says.
+        m = cur_->args;
         for (const auto& e : cc().env) {
             auto eq = e.find('=');
             if (eq != std::string::npos) m[e.substr(0, eq)] = e.substr(eq + 1);
         }
+    }
     auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(m));
     return [shared](const std::string& k) -> std::optional<std::string> {
         auto it = shared->find(k);
         if (it == shared->end()) return std::nullopt;
         return it->second;
     };
+}
+
+void Builder::print_step(const Instruction& ins, const std::string& prefix) const {
+    if (o_.quiet) return;
+    std::string stage = cur_ && stages_.size() > 1 ? " [" + cur_->stage->label() + "]" : "";
+    std::string text = history_text(ins);
+    if (ins.keyword == "RUN" && ins.json) {
+        std::string flags;
+        for (const auto& f : ins.flags)
+            flags += "--" + f + " ";
+        text = "RUN " + flags + join(ins.args);
+    }
+    std::fprintf(stderr, "STEP %d%s: %s%s\n", ins.line, stage.c_str(), prefix.c_str(),
+                 text.c_str());
+}
+
+void Builder::release_source() {
+    // On failure the name stays, for cleanup() to try again.
+    if (!src_bundle_.empty() && bundle::umount_snapshot(src_bundle_)) src_bundle_.clear();
 }
 
 void Builder::cleanup() {
@@ -178,9 +266,12 @@ void Builder::cleanup() {
             (void)remove_all(bundle_);
         bundle_.clear();
     }
-    if (!tmp_name_.empty()) {
-        (void)store_.remove_name(tmp_name_);
-        tmp_name_.clear();
+    release_source();
+    src_bundle_.clear();
+    for (auto* n : {&tmp_name_, &src_name_}) {
+        if (n->empty()) continue;
+        (void)store_.remove_name(*n);
+        n->clear();
     }
     if (!work_.empty()) {
         (void)remove_all(work_);
@@ -188,63 +279,148 @@ void Builder::cleanup() {
     }
 }
 
-Status Builder::from(const Instruction& ins) {
-    if (have_from_) return fail(ins, "multi-stage builds are not supported yet");
-    for (const auto& f : ins.flags)
-        if (f.rfind("platform", 0) != 0) return fail(ins, "unknown flag --" + f);
-    auto words = expand_words(ins.text(), vars(), df_.escape);
-    if (!words) return fail(ins, words.error().str());
-    if (words->size() != 1 &&
-        !(words->size() == 3 &&
-          (words->at(1) == "AS" || words->at(1) == "as" || words->at(1) == "As")))
-        return fail(ins, "expected IMAGE [AS NAME], got '" + ins.text() + "'");
-    const std::string& ref = words->front();
-    have_from_ = true;
-    if (ref == "scratch") {
-        cfg_ = {};
-        auto p = spec::host_platform();
-        cfg_.os = p.os;
-        cfg_.architecture = p.architecture;
-        cfg_.variant = p.variant;
-        cfg_.config = spec::ContainerConfig{};
-        return ok();
+Result<Image> Builder::resolve_image(const Instruction& ins, const std::string& ref,
+                                     const std::string& what) {
+    if (store_.lookup(ref)) {
+        auto img = store_.load_image(ref);
+        if (!img) return fail(ins, what + " '" + ref + "': " + img.error().str());
+        return img;
     }
-    auto img = store_.load_image(ref);
-    if (!img)
-        return fail(
-            ins, "base image '" + ref + "': " + img.error().str() + " (pull or import it first)");
-    cfg_ = img->config;
-    if (!cfg_.config) cfg_.config = spec::ContainerConfig{};
-    layers_ = img->layers();
+    auto r = Reference::parse(ref);
+    if (!r) return fail(ins, what + " '" + ref + "': " + r.error().str());
+    PullOptions po;
+    if (o_.registry) {
+        auto ro = o_.registry(r->registry);
+        if (!ro) return fail(ins, what + " '" + ref + "': " + ro.error().str());
+        po.registry = *ro;
+    }
+    if (!o_.quiet) std::fprintf(stderr, "Pulling %s\n", r->str().c_str());
+    auto pulled = pull_image(store_, *r, po);
+    if (!pulled)
+        return fail(ins, what + " '" + ref +
+                             "': not in the store, and pulling it failed: " + pulled.error().str());
+    auto img = store_.load_image(pulled->name);
+    if (!img) return fail(ins, what + " '" + ref + "': " + img.error().str());
+    return img;
+}
+
+Status Builder::ensure_stage(size_t index) {
+    if (results_.count(index)) return ok();
+    const Stage& s = stages_[index];
+    StageState st;
+    st.stage = &s;
+    StageState* outer = cur_;
+    cur_ = &st;
+    struct Restore {
+        StageState*& cur;
+        StageState* outer;
+        ~Restore() { cur = outer; }
+    } restore{cur_, outer};
+    TRY(from(df_.instructions[s.from]));
+    for (size_t i = s.from + 1; i < s.end; ++i) {
+        const Instruction& ins = df_.instructions[i];
+        if (interrupted) return error("interrupted before " + df_.where(ins));
+        print_step(ins);
+        TRY(step(ins));
+    }
+    results_[index] = StageResult{std::move(st.cfg), std::move(st.layers)};
     return ok();
 }
 
-Status Builder::layer_step(const Instruction& ins, const std::string& created_by,
-                           const std::vector<std::string>& run_argv, std::optional<CopySpec> copy,
-                           const std::string& chown) {
+Status Builder::arg(const Instruction& ins) {
+    auto kv = key_values(ins, vars(), df_.escape);
+    if (!kv) return fail(ins, kv.error().str());
+    for (const auto& [name, def] : *kv) {
+        std::optional<std::string> v = def;
+        if (auto it = o_.build_args.find(name); it != o_.build_args.end()) v = it->second;
+        // In a stage, a bare `ARG NAME` takes the global ARG's value, then the automatic one.
+        if (!v && cur_)
+            if (auto it = meta_args_.find(name); it != meta_args_.end()) v = it->second;
+        if (!v)
+            if (auto it = auto_args_.find(name); it != auto_args_.end()) v = it->second;
+        (cur_ ? cur_->args : meta_args_)[name] = v.value_or("");
+    }
+    // In a stage ARG is a history entry (Docker and buildah both record it).
+    if (cur_) config_only(ins);
+    return ok();
+}
+
+Status Builder::from(const Instruction& ins) {
+    StageState& st = *cur_;
+    const Stage& s = *st.stage;
+    print_step(ins);
+    {
+        // FROM sees only the global ARGs.
+        StageState* self = cur_;
+        cur_ = nullptr;
+        auto meta = vars();
+        cur_ = self;
+        for (const auto& f : ins.flags) {
+            auto eq = f.find('=');
+            if (f.compare(0, eq, "platform") != 0) return fail(ins, "unknown flag --" + f);
+            auto p = expand_word(eq == std::string::npos ? "" : f.substr(eq + 1), meta, df_.escape);
+            if (!p) return fail(ins, "--platform: " + p.error().str());
+            if (auto c = check_platform(*p); !c) return fail(ins, "--platform: " + c.error().str());
+        }
+    }
+    if (s.base == "scratch") {
+        st.cfg = {};
+        auto p = spec::host_platform();
+        st.cfg.os = p.os;
+        st.cfg.architecture = p.architecture;
+        st.cfg.variant = p.variant;
+    } else if (auto j = find_stage(stages_, s.base, s.index)) {
+        TRY(ensure_stage(*j));
+        st.cfg = results_[*j].cfg;
+        st.layers = results_[*j].layers;
+    } else {
+        Image img = TRY(resolve_image(ins, s.base, "base image"));
+        st.cfg = img.config;
+        st.layers = img.layers();
+    }
+    if (!st.cfg.config) st.cfg.config = spec::ContainerConfig{};
+    // The base's ONBUILD triggers run now, before the stage's own instructions, and are not
+    // passed on (Docker and BuildKit both clear them).
+    auto triggers = st.cfg.config->on_build.value_or(std::vector<std::string>{});
+    st.cfg.config->on_build.reset();
+    for (const auto& t : triggers) {
+        auto ti = parse_instruction(t, df_.file, ins.line, df_.escape);
+        if (!ti) return fail(ins, "ONBUILD trigger of '" + s.base + "': " + ti.error().str());
+        print_step(*ti, "ONBUILD ");
+        TRY(step(*ti));
+    }
+    return ok();
+}
+
+Status Builder::layer_step(const Instruction& ins, const std::string& created_by, StepWork work) {
     ++steps_;
-    std::string key = layer_key(ins, created_by, run_argv, copy, chown);
+    std::string key = layer_key(ins, created_by, work);
     if (from_cache(key, created_by, true)) return ok();
-    spec::ImageConfig base = cfg_;
+    spec::ImageConfig base = cur_->cfg;
     // RUN sees the stage's ARGs in its environment, but they are not part of the image.
-    if (!run_argv.empty())
-        for (const auto& [k, v] : args_) {
+    if (!work.run_argv.empty())
+        for (const auto& [k, v] : cur_->args) {
             bool in_env = false;
             for (const auto& e : cc().env)
                 in_env = in_env || e.compare(0, k.size() + 1, k + "=") == 0;
             if (!in_env) base.config->env.push_back(k + "=" + v);
         }
-    TRY(store_.put_image(tmp_name_, base, layers_));
+    // COPY/ADD run nothing: the USER need not resolve (`FROM scratch` has no passwd).
+    if (work.run_argv.empty()) base.config->user.clear();
+    TRY(store_.put_image(tmp_name_, base, cur_->layers));
     bundle_ = work_ + "/step-" + std::to_string(steps_);
     bundle::UnpackOptions uo;
     uo.snapshot = true;
-    uo.bundle.entrypoint = run_argv.empty() ? std::vector<std::string>{"/bin/true"} : run_argv;
+    uo.bundle.entrypoint =
+        work.run_argv.empty() ? std::vector<std::string>{"/bin/true"} : work.run_argv;
+    uo.bundle.host_network = work.host_network;
+    uo.bundle.engine_capabilities = true;
     auto up = bundle::unpack_image(store_, tmp_name_, bundle_, uo);
     if (!up) {
         bundle_.clear();
         return fail(ins, up.error().str());
     }
-    if (!run_argv.empty()) {
+    if (!work.run_argv.empty()) {
         ctr_ = "berth-build-" + std::to_string(getpid()) + "-" + std::to_string(steps_);
         int rc = TRY(
             run_program({o_.berth, "--root", work_ + "/run", "run", "--bundle", bundle_, ctr_}));
@@ -252,14 +428,14 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
         ctr_.clear();
         if (interrupted) return fail(ins, "interrupted");
         if (rc != 0)
-            return fail(ins,
-                        "'" + join(run_argv) + "' returned a non-zero code: " + std::to_string(rc));
+            return fail(ins, "'" + join(work.run_argv) +
+                                 "' returned a non-zero code: " + std::to_string(rc));
     }
-    if (copy) {
-        UniqueFd ctx(open(o_.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!ctx) return fail(ins, sys_error("open context '" + o_.context + "'").str());
+    if (work.copy) {
         UniqueFd root(open((bundle_ + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!root) return fail(ins, sys_error("open " + bundle_ + "/rootfs").str());
+        CopySpec& cs = *work.copy;
+        const std::string& chown = work.chown;
         if (!chown.empty()) {
             // Without a group, a number is also the gid and a name gives its passwd entry's
             // group: what BuildKit does (the reference says "the same numeric UID as GID").
@@ -267,15 +443,15 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
             std::string user = chown.substr(0, colon);
             auto u = bundle::resolve_user(root.get(), user);
             if (!u) return fail(ins, "--chown: " + u.error().str());
-            copy->uid = u->uid;
-            copy->gid = user.find_first_not_of("0123456789") == std::string::npos ? u->uid : u->gid;
+            cs.uid = u->uid;
+            cs.gid = user.find_first_not_of("0123456789") == std::string::npos ? u->uid : u->gid;
             if (colon != std::string::npos) {
                 auto gr = bundle::resolve_user(root.get(), "0:" + chown.substr(colon + 1));
                 if (!gr) return fail(ins, "--chown: " + gr.error().str());
-                copy->gid = gr->gid;
+                cs.gid = gr->gid;
             }
         }
-        if (auto st = copy_into(ctx.get(), root.get(), *copy); !st)
+        if (auto st = copy_into(work.source_fd, root.get(), cs); !st)
             return fail(ins, st.error().str());
     }
     bundle::CommitOptions co;
@@ -284,10 +460,10 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
     if (!cr) return fail(ins, cr.error().str());
     auto img = store_.load_image(tmp_name_);
     if (!img) return fail(ins, img.error().str());
-    auto keep = cfg_.config;
-    cfg_ = img->config;
-    cfg_.config = keep;
-    layers_ = img->layers();
+    auto keep = cur_->cfg.config;
+    cur_->cfg = img->config;
+    cur_->cfg.config = keep;
+    cur_->layers = img->layers();
     TRY(bundle::umount_snapshot(bundle_));
     bundle_.clear();
     to_cache(key);
@@ -295,34 +471,99 @@ Status Builder::layer_step(const Instruction& ins, const std::string& created_by
 }
 
 Status Builder::run_step(const Instruction& ins) {
-    for (const auto& f : ins.flags)
-        if (f.rfind("network", 0) != 0) return fail(ins, "flag --" + f + " is not supported yet");
-    std::vector<std::string> argv;
-    if (ins.json) {
-        argv = ins.args;
-    } else {
-        argv = cc().shell.value_or(std::vector<std::string>{"/bin/sh", "-c"});
-        argv.push_back(ins.text());
+    StepWork w;
+    w.host_network = o_.host_network;
+    for (const auto& f : ins.flags) {
+        if (f == "network=host") {
+            w.host_network = true;
+        } else if (f == "network=none") {
+            w.host_network = false;
+        } else if (f == "network=default") {
+        } else if (f.rfind("network", 0) == 0) {
+            return fail(ins, "--" + f + ": expected none, host or default");
+        } else {
+            return fail(ins, "flag --" + f + " is not supported yet");
+        }
     }
-    if (argv.empty()) return fail(ins, "empty command");
-    return layer_step(ins, "RUN " + join(argv), argv, std::nullopt);
+    if (ins.json) {
+        w.run_argv = ins.args;
+    } else {
+        w.run_argv = cc().shell.value_or(std::vector<std::string>{"/bin/sh", "-c"});
+        w.run_argv.push_back(ins.text());
+    }
+    if (w.run_argv.empty()) return fail(ins, "empty command");
+    std::string created_by = "RUN " + join(w.run_argv);
+    return layer_step(ins, created_by, std::move(w));
+}
+
+// COPY --from: a stage (by name, or index among the earlier ones) or an image (from the
+// store, else pulled). Mounted as a snapshot bundle until the step is done.
+Result<UniqueFd> Builder::mount_source(const Instruction& ins, const std::string& from,
+                                       std::string& from_key) {
+    const Stage& me = *cur_->stage;
+    spec::ImageConfig cfg;
+    std::vector<spec::Descriptor> layers;
+    if (auto j = find_stage(stages_, from, me.index)) {
+        TRY(ensure_stage(*j));
+        cfg = results_[*j].cfg;
+        layers = results_[*j].layers;
+    } else {
+        if (find_stage(stages_, from, stages_.size()))
+            return fail(ins,
+                        "--from=" + from + ": stage '" + from + "' is not defined before this one");
+        // A bare word (no registry, tag or digest) that names no stage is a typo far more
+        // often than docker.io/library/WORD: not pulled unless the store has it.
+        bool bare = from.find_first_of("/:@.") == std::string::npos;
+        if (bare && !store_.lookup(from))
+            return fail(ins, "--from=" + from +
+                                 ": no stage of that name (stages: " + stage_list(stages_) +
+                                 ") and no image '" + from + "' in the store");
+        Image img = TRY(resolve_image(ins, from, "--from image"));
+        cfg = img.config;
+        layers = img.layers();
+    }
+    // The source's config names its layers (diff_ids) and so its whole rootfs.
+    from_key = cache_key(cfg, "copy-from");
+    // Only read from: its USER need not exist in its passwd for the bundle's config.
+    if (cfg.config) cfg.config->user.clear();
+    TRY(store_.put_image(src_name_, cfg, layers));
+    src_bundle_ = work_ + "/source-" + std::to_string(++steps_);
+    bundle::UnpackOptions uo;
+    uo.snapshot = true;
+    uo.bundle.entrypoint = std::vector<std::string>{"/bin/true"};
+    auto up = bundle::unpack_image(store_, src_name_, src_bundle_, uo);
+    if (!up) {
+        src_bundle_.clear();
+        return fail(ins, "--from=" + from + ": " + up.error().str());
+    }
+    UniqueFd root(open((src_bundle_ + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return fail(ins, sys_error("open " + src_bundle_ + "/rootfs").str());
+    return root;
 }
 
 Status Builder::copy(const Instruction& ins) {
     CopySpec cs;
     std::string chown;
+    std::optional<std::string> from;
     for (const auto& f : ins.flags) {
         auto eq = f.find('=');
         std::string k = f.substr(0, eq), v = eq == std::string::npos ? "" : f.substr(eq + 1);
         if (k == "chown") {
-            chown = v;
+            auto w = expand_word(v, vars(), df_.escape);
+            if (!w) return fail(ins, "--chown: " + w.error().str());
+            chown = *w;
         } else if (k == "chmod") {
             char* end = nullptr;
             unsigned long m = std::strtoul(v.c_str(), &end, 8);
             if (v.empty() || *end || m > 07777) return fail(ins, "--chmod: bad mode '" + v + "'");
             cs.mode = mode_t(m);
         } else if (k == "from") {
-            return fail(ins, "--from is not supported yet (multi-stage builds)");
+            auto w = expand_word(v, vars(), df_.escape);
+            if (!w) return fail(ins, "--from: " + w.error().str());
+            if (w->empty()) return fail(ins, "--from needs a stage or an image");
+            from = *w;
+        } else if (k == "link" && (v.empty() || v == "true")) {
+            // --link only changes how BuildKit assembles the layer, not what is in it.
         } else {
             return fail(ins, "flag --" + k + " is not supported yet");
         }
@@ -340,38 +581,78 @@ Status Builder::copy(const Instruction& ins) {
         words = *w;
     }
     if (words.size() < 2) return fail(ins, "expected SOURCE... DEST");
-    for (size_t i = 0; i + 1 < words.size(); ++i) {
-        const auto& s = words[i];
+    std::vector<std::string> sources(words.begin(), words.end() - 1);
+    for (const auto& s : sources)
         if (s.find("://") != std::string::npos)
-            return fail(ins, "remote source '" + s + "' is not supported");
-        if (s.find_first_of("*?[") != std::string::npos)
-            return fail(ins, "wildcard source '" + s + "' is not supported yet");
-        cs.sources.push_back(s);
-    }
+            return fail(ins, "remote source '" + s +
+                                 "': URLs are not supported (a build has no network here); "
+                                 "download it into the context");
     std::string dest = words.back();
     bool slash = dest.back() == '/';
+    bool dir_dest = slash || dest == "." || dest == ".." ||
+                    (dest.size() >= 2 && dest.compare(dest.size() - 2, 2, "/.") == 0);
+    if (sources.size() > 1 && !dir_dest)
+        return fail(ins,
+                    "with more than one source the destination must be a directory "
+                    "ending in '/', not '" +
+                        dest + "'");
     if (dest[0] != '/') dest = work_dir() + "/" + dest;
-    cs.dest = lexical_clean(dest) + (slash ? "/" : "");
+    cs.dest = lexical_clean(dest) + (dir_dest ? "/" : "");
     if (cs.dest == "//") cs.dest = "/";
     // Names are resolved once the rootfs is mounted (layer_step), against its own files.
     if (!chown.empty() && (chown.front() == ':' || chown.back() == ':'))
         return fail(ins, "--chown: expected USER[:GROUP], got '" + chown + "'");
-    // Each source is checked before any work, so a bad COPY leaves no bundle behind.
-    for (const auto& s : cs.sources)
-        if (auto r = context_relative(s); !r) return fail(ins, r.error().str());
-    return layer_step(ins, ins.keyword + " " + join(words), {}, cs, chown);
+
+    UniqueFd src;
+    std::string from_key;
+    if (from) {
+        src = TRY(mount_source(ins, *from, from_key));
+        cs.from_rootfs = true;
+        cs.keep_owner = chown.empty();
+    } else {
+        src = UniqueFd(fcntl(context_.get(), F_DUPFD_CLOEXEC, 0));
+        if (!src) return fail(ins, sys_error("dup context fd").str());
+        cs.ignore = &ignore_;
+        cs.unpack_archives = ins.keyword == "ADD";
+    }
+    // Wildcards are expanded against the source now; each source is checked before any work,
+    // so a bad COPY leaves no bundle behind.
+    for (const auto& s : sources) {
+        if (has_wildcard(s)) {
+            auto m = expand_source(src.get(), s, cs.from_rootfs, cs.ignore);
+            if (!m) return fail(ins, "source '" + s + "': " + m.error().str());
+            if (m->empty()) return fail(ins, "source '" + s + "': no file matches");
+            for (auto& x : *m)
+                cs.sources.push_back(std::move(x));
+            continue;
+        }
+        if (!cs.from_rootfs)
+            if (auto r = context_relative(s); !r) return fail(ins, r.error().str());
+        cs.sources.push_back(s);
+    }
+    StepWork w;
+    w.copy = std::move(cs);
+    w.chown = chown;
+    w.source_fd = src.get();
+    w.from_key = from_key;
+    std::string created_by =
+        ins.keyword + " " + (from ? "--from=" + *from + " " : "") + join(words);
+    auto st = layer_step(ins, created_by, std::move(w));
+    src.reset();  // an open fd in the source's rootfs keeps it from being unmounted
+    release_source();
+    return st;
 }
 
 void Builder::config_only(const Instruction& ins) {
     spec::History h;
-    h.created_by = ins.keyword + " " + (ins.json ? nlohmann::json(ins.args).dump() : ins.text());
+    h.created_by = history_text(ins);
     h.empty_layer = true;
     // The step's effect is already in the config the key covers; the cache gives back the
     // history entry's timestamp, so that an unchanged rebuild has the same digest.
-    std::string key = cache_key(cfg_, nlohmann::json{{"config", h.created_by}}.dump());
+    std::string key = cache_key(cur_->cfg, nlohmann::json{{"config", h.created_by}}.dump());
     if (from_cache(key, h.created_by, false)) return;
     h.created = spec::created_now();
-    cfg_.history.push_back(h);
+    cur_->cfg.history.push_back(h);
     to_cache(key);
 }
 
@@ -379,31 +660,34 @@ void Builder::config_only(const Instruction& ins) {
 
 // What a layer step depends on besides the image so far; "" when it cannot be cached.
 std::string Builder::layer_key(const Instruction& ins, const std::string& created_by,
-                               const std::vector<std::string>& run_argv,
-                               const std::optional<CopySpec>& copy,
-                               const std::string& chown) const {
+                               const StepWork& work) const {
     nlohmann::json j = {{"created_by", created_by}, {"flags", ins.flags}};
-    if (!run_argv.empty()) {
-        j["argv"] = run_argv;
-        j["args"] = args_;  // the stage's ARG values are in the RUN's environment
+    if (!work.run_argv.empty()) {
+        j["argv"] = work.run_argv;
+        j["args"] = cur_->args;  // the stage's ARG values are in the RUN's environment
+        // What the RUN could reach decides what it may have fetched.
+        j["host_network"] = work.host_network;
     }
-    if (copy) {
-        for (const auto& f : ins.flags)
-            // Sources in another stage or image: not the context, so no digest of them yet.
-            if (f.rfind("from", 0) == 0) return "";
-        j["sources"] = copy->sources;
-        j["dest"] = copy->dest;
-        j["mode"] = copy->mode ? int(*copy->mode) : -1;
-        j["chown"] = chown;
-        UniqueFd ctx(open(o_.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!ctx) return "";
-        // Unreadable sources: not cached; copy_into then says what is wrong with them.
-        auto files =
-            copy_sources_digest(ctx.get(), *copy, copy_memo_file(store_, o_.context, *copy));
-        if (!files) return "";
-        j["files"] = *files;
+    if (work.copy) {
+        const CopySpec& cs = *work.copy;
+        j["sources"] = cs.sources;  // wildcards already expanded
+        j["dest"] = cs.dest;
+        j["mode"] = cs.mode ? int(*cs.mode) : -1;
+        j["chown"] = work.chown;
+        j["unpack"] = cs.unpack_archives;
+        if (cs.from_rootfs) {
+            // Another stage or image: its config identifies every file in it.
+            if (work.from_key.empty()) return "";
+            j["from"] = work.from_key;
+        } else {
+            // Unreadable sources: not cached; copy_into then says what is wrong with them.
+            auto files =
+                copy_sources_digest(work.source_fd, cs, copy_memo_file(store_, o_.context, cs));
+            if (!files) return "";
+            j["files"] = *files;
+        }
     }
-    return cache_key(cfg_, j.dump());
+    return cache_key(cur_->cfg, j.dump());
 }
 
 // On a hit the cached layer and history entry become the image's, and nothing runs.
@@ -419,10 +703,10 @@ bool Builder::from_cache(const std::string& key, const std::string& created_by, 
     }
     if (!*e) return false;
     if (layer) {
-        layers_.push_back(*(*e)->layer);
-        cfg_.rootfs.diff_ids.push_back(*(*e)->diff_id);
+        cur_->layers.push_back(*(*e)->layer);
+        cur_->cfg.rootfs.diff_ids.push_back(*(*e)->diff_id);
     }
-    cfg_.history.push_back((*e)->history);
+    cur_->cfg.history.push_back((*e)->history);
     if (!o_.quiet) std::fprintf(stderr, "--> CACHED\n");
     return true;
 }
@@ -430,10 +714,10 @@ bool Builder::from_cache(const std::string& key, const std::string& created_by, 
 // Only completed steps get here. A cache that cannot be written costs speed, not the build.
 void Builder::to_cache(const std::string& key) {
     if (key.empty()) return;
-    CacheEntry e{cfg_.history.back(), std::nullopt, std::nullopt};
+    CacheEntry e{cur_->cfg.history.back(), std::nullopt, std::nullopt};
     if (!e.history.empty_layer) {
-        e.layer = layers_.back();
-        e.diff_id = cfg_.rootfs.diff_ids.back();
+        e.layer = cur_->layers.back();
+        e.diff_id = cur_->cfg.rootfs.diff_ids.back();
     }
     if (auto st = cache_record(store_, key, e); !st)
         std::fprintf(stderr, "warning: build cache: %s\n", st.error().str().c_str());
@@ -441,130 +725,76 @@ void Builder::to_cache(const std::string& key) {
 
 Status Builder::step(const Instruction& ins) {
     const std::string& k = ins.keyword;
-    if (k == "ARG") {
-        auto kv = key_values(ins, vars(), df_.escape);
-        if (!kv) return fail(ins, kv.error().str());
-        for (const auto& [name, def] : *kv) {
-            std::optional<std::string> v = def;
-            if (auto it = o_.build_args.find(name); it != o_.build_args.end()) v = it->second;
-            if (!v && have_from_)
-                if (auto it = meta_args_.find(name); it != meta_args_.end()) v = it->second;
-            auto& target = have_from_ ? args_ : meta_args_;
-            target[name] = v.value_or("");
-        }
-        // In a stage ARG is a history entry (Docker and buildah both record it).
-        if (have_from_) config_only(ins);
-        return ok();
-    }
-    if (k == "FROM") return from(ins);
-    if (!have_from_) return fail(ins, "instruction before FROM");
+    if (k == "ARG") return arg(ins);
     if (k == "RUN") return run_step(ins);
     if (k == "COPY" || k == "ADD") return copy(ins);
-    if (k == "ENV" || k == "LABEL") {
-        auto kv = key_values(ins, vars(), df_.escape);
-        if (!kv) return fail(ins, kv.error().str());
-        for (const auto& [name, v] : *kv) {
-            if (k == "ENV")
-                set_env(cc(), name, v.value_or(""));
-            else
-                cc().labels[name] = v.value_or("");
-        }
-    } else if (k == "WORKDIR") {
-        auto w = expand_word(ins.text(), vars(), df_.escape);
-        if (!w) return fail(ins, w.error().str());
-        cc().working_dir = lexical_clean((*w)[0] == '/' ? *w : work_dir() + "/" + *w);
-    } else if (k == "USER") {
-        auto w = expand_word(ins.text(), vars(), df_.escape);
-        if (!w) return fail(ins, w.error().str());
-        cc().user = *w;
-    } else if (k == "CMD" || k == "ENTRYPOINT") {
-        std::vector<std::string> argv;
-        if (ins.json) {
-            argv = ins.args;
-        } else {
-            argv = cc().shell.value_or(std::vector<std::string>{"/bin/sh", "-c"});
-            argv.push_back(ins.text());
-        }
-        if (k == "CMD") {
-            cc().cmd = argv;
-        } else {
-            cc().entrypoint = argv;
-            // The reference: an ENTRYPOINT resets a CMD inherited from the base image.
-            if (!cmd_set_here_) cc().cmd.reset();
-        }
-        if (k == "CMD") cmd_set_here_ = true;
-    } else if (k == "EXPOSE") {
-        auto w = expand_words(ins.text(), vars(), df_.escape);
-        if (!w) return fail(ins, w.error().str());
-        for (auto p : *w) {
-            if (p.find('/') == std::string::npos) p += "/tcp";
-            bool have = false;
-            for (const auto& e : cc().exposed_ports)
-                have = have || e == p;
-            if (!have) cc().exposed_ports.push_back(p);
-        }
-    } else if (k == "VOLUME") {
-        std::vector<std::string> vols = ins.json ? ins.args : std::vector<std::string>{};
-        if (!ins.json) {
-            auto w = expand_words(ins.text(), vars(), df_.escape);
-            if (!w) return fail(ins, w.error().str());
-            vols = *w;
-        }
-        for (const auto& v : vols)
-            cc().volumes.push_back(v);
-    } else if (k == "STOPSIGNAL") {
-        auto w = expand_word(ins.text(), vars(), df_.escape);
-        if (!w) return fail(ins, w.error().str());
-        cc().stop_signal = *w;
-    } else if (k == "SHELL") {
-        cc().shell = ins.args;
-    } else {
-        return fail(ins, "not supported yet");
-    }
+    if (!is_config_instruction(k)) return fail(ins, "not supported here");
+    if (auto st = apply_config(cur_->cfg, ins, vars(), df_.escape, cur_->cmd_set_here); !st)
+        return fail(ins, st.error().str());
     config_only(ins);
     return ok();
 }
 
 Result<spec::Descriptor> Builder::run() {
-    // Held for the whole build: gc must not remove the blobs of cache hits before the image
-    // that uses them is named (gc --build-cache waits too).
-    auto lock = TRY(store_.shared());
     work_ = store_.dir() + "/.berth/builds/" + std::to_string(getpid());
     TRY(mkdir_p(work_ + "/run", 0700));
-    auto ref = TRY(Reference::parse("localhost/berth-build-tmp-" + std::to_string(getpid())));
-    tmp_name_ = ref.str();
-    size_t n = 0;
-    for (const auto& ins : df_.instructions) {
-        if (interrupted) return error("interrupted before " + df_.where(ins));
-        ++n;
-        if (!o_.quiet)
-            std::fprintf(stderr, "STEP %zu/%zu: %s %s\n", n, df_.instructions.size(),
-                         ins.keyword.c_str(),
-                         ins.json ? join(ins.args).c_str() : ins.text().c_str());
-        TRY(step(ins));
+    // Shared, as pull and import hold it: gc waits, so the unnamed layers of finished
+    // steps and stages stay until the build names its image.
+    lock_ = TRY(store_.shared());
+    std::string pid = std::to_string(getpid());
+    tmp_name_ = TRY(Reference::parse("localhost/berth-build-tmp-" + pid)).str();
+    src_name_ = TRY(Reference::parse("localhost/berth-build-src-" + pid)).str();
+    context_ = UniqueFd(open(o_.context.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!context_) return sys_error("open context '" + o_.context + "'");
+    ignore_ = TRY_CTX(IgnoreRules::read(context_.get()), o_.context);
+
+    size_t first = 0;
+    for (; first < df_.instructions.size() && df_.instructions[first].keyword != "FROM"; ++first)
+        TRY(arg(df_.instructions[first]));
+    stages_ = TRY(split_stages(df_, vars()));
+    size_t target = stages_.size() - 1;
+    if (!o_.target.empty()) {
+        auto t = find_stage(stages_, o_.target, stages_.size());
+        if (!t)
+            return error(df_.file + ": --target '" + o_.target +
+                         "': no such stage (stages: " + stage_list(stages_) + ")");
+        target = *t;
     }
+    TRY(ensure_stage(target));
+    StageResult& r = results_[target];
     // The last step's time, as Docker's classic builder has it: a rebuild that the cache
     // answers entirely is the same image, with the same digest.
-    cfg_.created = cfg_.history.empty() || cfg_.history.back().created.empty()
-                       ? spec::created_now()
-                       : cfg_.history.back().created;
+    r.cfg.created = r.cfg.history.empty() || r.cfg.history.back().created.empty()
+                        ? spec::created_now()
+                        : r.cfg.history.back().created;
     std::optional<spec::Descriptor> desc;
     for (const auto& t : o_.tags) {
         if (!desc)
-            desc = TRY(store_.put_image(t, cfg_, layers_));
+            desc = TRY(store_.put_image(t, r.cfg, r.layers));
         else
             TRY(store_.set_name(t, *desc));
     }
     if (!desc) {
         // Untagged: stored under the temporary name for the digest, then unnamed (gc collects
         // it, as Docker's dangling images).
-        desc = TRY(store_.put_image(tmp_name_, cfg_, layers_));
+        desc = TRY(store_.put_image(tmp_name_, r.cfg, r.layers));
     }
     cleanup();
     return *desc;
 }
 
 }  // namespace
+
+Status check_platform(std::string_view text) {
+    auto p = TRY(spec::parse_platform(text));
+    auto h = spec::host_platform();
+    if (p.os != h.os || p.architecture != h.architecture ||
+        (!p.variant.empty() && p.variant != h.variant))
+        return error("platform '" + std::string(text) + "' is not this host's (" + h.os + "/" +
+                     h.architecture + (h.variant.empty() ? "" : "/" + h.variant) +
+                     "): RUN steps execute here, so only the host's platform is built");
+    return ok();
+}
 
 Result<spec::Descriptor> build_image(Store& store, const BuildOptions& opts) {
     auto text = read_file(opts.dockerfile, 4u << 20);

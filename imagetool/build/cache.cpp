@@ -169,7 +169,14 @@ class Memo {
 struct Walk {
     Hasher& h;
     Memo& memo;
+    const IgnoreRules* ignore;  // the .dockerignore: what it leaves out is not copied, nor hashed
 };
+
+// A walk path ("./a/b" below the context itself) as .dockerignore rules see it ("a/b").
+std::string_view ignore_rel(std::string_view rel) {
+    if (rel.rfind("./", 0) == 0) rel.remove_prefix(2);
+    return rel;
+}
 
 Status file_digest(Walk& w, int fd, const struct stat& st, const std::string& rel) {
     if (const Seen* s = w.memo.find(rel, st)) {
@@ -213,8 +220,18 @@ Status hash_dir(Walk& w, int fd, const std::string& rel) {
     closedir(d);
     // readdir order depends on the filesystem and its history; the digest must not.
     std::sort(names.begin(), names.end());
-    for (const auto& n : names)
-        TRY(hash_entry(w, fd, n, rel + "/" + n));
+    for (const auto& n : names) {
+        std::string r = rel + "/" + n;
+        if (w.ignore && w.ignore->excluded(ignore_rel(r))) {
+            // As copy_into: an excluded directory is only walked when a `!` rule could bring
+            // back something below it.
+            struct stat st;
+            if (fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return sys_error("stat '" + r + "'");
+            if (!(S_ISDIR(st.st_mode) && w.ignore->has_exceptions())) continue;
+        }
+        TRY(hash_entry(w, fd, n, r));
+    }
     return ok();
 }
 
@@ -331,10 +348,12 @@ Result<std::string> copy_sources_digest(int context_fd, const CopySpec& spec,
     Hasher h;
     Memo memo;
     if (!memo_file.empty()) memo.load(memo_file);
-    Walk w{h, memo};
+    Walk w{h, memo, spec.ignore};
     put(h, kKeyVersion);
     for (const auto& s : spec.sources) {
         std::string rel = TRY(context_relative(s));
+        if (spec.ignore && spec.ignore->excluded(rel == "." ? "" : rel))
+            return error("source '" + s + "' is excluded by .dockerignore");
         // Resolved as copy_into resolves it (beneath the context), so both see the same file.
         auto fd = TRY(open_in_root(context_fd, rel, O_PATH, 0, kInRootBeneath));
         struct stat st;

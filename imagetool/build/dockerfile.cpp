@@ -108,7 +108,7 @@ bool directive(std::string_view line, std::string& key, std::string& value) {
 
 class Parser {
   public:
-    Parser(Dockerfile& df) : df_(df) {}
+    explicit Parser(Dockerfile& df, bool seen_from = false) : df_(df), seen_from_(seen_from) {}
 
     Status instruction(std::string_view logical, int line) {
         logical = trim(logical);
@@ -431,6 +431,16 @@ Result<Dockerfile> parse_dockerfile(std::string_view text, const std::string& fi
                             [](const Instruction& i) { return i.keyword == "FROM"; });
     if (!from) return error(file + ": no FROM instruction");
     return df;
+}
+
+Result<Instruction> parse_instruction(std::string_view text, const std::string& file, int line,
+                                      char escape) {
+    Dockerfile df;
+    df.file = file;
+    df.escape = escape;
+    Parser p(df, true);
+    TRY(p.instruction(text, line));
+    return std::move(df.instructions.front());
 }
 
 Lookup lookup_in(const std::map<std::string, std::string>& vars) {

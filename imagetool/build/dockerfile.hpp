@@ -45,6 +45,11 @@ struct Dockerfile {
 // FROM, at least one FROM.
 Result<Dockerfile> parse_dockerfile(std::string_view text, const std::string& file);
 
+// One instruction on its own (an ONBUILD trigger read from an image), checked as the
+// parser checks a line of a Dockerfile; errors name FILE:LINE as given.
+Result<Instruction> parse_instruction(std::string_view text, const std::string& file, int line,
+                                      char escape = '\\');
+
 // Looks a variable up: nullopt when unset (set-but-empty is "").
 using Lookup = std::function<std::optional<std::string>(const std::string&)>;
 Lookup lookup_in(const std::map<std::string, std::string>& vars);

@@ -3,6 +3,8 @@
 // the digest) -> config and manifest -> name.
 #include "imagetool/bundle/commit.hpp"
 
+#include <unistd.h>
+
 #include <ctime>
 
 #include "imagetool/bundle/config_change.hpp"
@@ -33,6 +35,10 @@ Result<CommitResult> commit_bundle(Store& store, const std::string& bundle, cons
                                        [&](const void* d, size_t n) { return blob.write(d, n); });
     layer::TarSink sink = [&](const void* d, size_t n) { return comp->write(d, n); };
     layer::TarWriter tar(sink);
+    // A normal user's bundle holds the user's files where the image had root's (a rootless
+    // unpack): stored back as root's, other owners from user.rootlesscontainers, as a normal
+    // user's import stores them.
+    if (geteuid() != 0) tar.set_owners(layer::TreeOwners{true, geteuid(), getegid()});
     TRY(tar.open());
     CommitResult res;
     res.stats =

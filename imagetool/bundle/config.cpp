@@ -2,6 +2,10 @@
 // defaults; the image's own settings win over them, and command-line overrides over both.
 #include "imagetool/bundle/config.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "base/in_root.hpp"
@@ -117,6 +121,39 @@ Result<spec::Spec> make_config(const spec::ImageConfig& image, int rootfs_fd,
         m.source = "tmpfs";
         m.options = {"nosuid", "nodev", "mode=755"};
         s.mounts.push_back(std::move(m));
+    }
+
+    if (opts.engine_capabilities) {
+        // moby's oci/caps/defaults.go, the set buildah and containerd also use.
+        std::vector<std::string> caps = {
+            "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+            "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+            "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+            "CAP_KILL",    "CAP_AUDIT_WRITE"};
+        spec::Capabilities c;
+        c.bounding = c.effective = c.permitted = caps;
+        p.capabilities = c;
+        p.no_new_privileges = false;
+    }
+    if (opts.host_network && s.linux_) {
+        auto& ns = s.linux_->namespaces;
+        ns.erase(std::remove_if(ns.begin(), ns.end(),
+                                [](const spec::Namespace& n) { return n.type == "network"; }),
+                 ns.end());
+        // Only over files the image has: a bind mount onto a missing file would make the
+        // runtime create it, and a build would then commit it into the layer.
+        for (const char* f : {"/etc/resolv.conf", "/etc/hosts"}) {
+            auto fd = open_in_root(rootfs_fd, f, O_PATH | O_NOFOLLOW);
+            struct stat st;
+            if (!fd || fstat(fd->get(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+            if (access(f, R_OK) != 0) continue;
+            spec::Mount m;
+            m.destination = f;
+            m.type = "bind";
+            m.source = f;
+            m.options = {"rbind", "ro"};
+            s.mounts.push_back(std::move(m));
+        }
     }
 
     // Annotations per conversion.md; labels first so the spec's own keys win.

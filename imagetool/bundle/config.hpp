@@ -30,6 +30,13 @@ struct BundleOptions {
     uid_t uid = 0;
     gid_t gid = 0;
     bool terminal = false;
+    // No network namespace: the host's network (a build's `RUN --network host`). The host's
+    // /etc/resolv.conf and /etc/hosts are bound read-only over the image's when it has them.
+    bool host_network = false;
+    // Docker's default capability set and no no_new_privileges (what `docker run` and a
+    // Docker build's RUN steps get: chown, setuid, ... for package managers) instead of
+    // `berth spec`'s three capabilities.
+    bool engine_capabilities = false;
 };
 
 inline constexpr const char* kDefaultPath =

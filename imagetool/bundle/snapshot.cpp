@@ -21,6 +21,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "imagetool/bundle/userns_overlay.hpp"
 #include "imagetool/layer/path.hpp"
 #include "imagetool/layer/read_ahead.hpp"
 #include "imagetool/layer/sha256.hpp"
@@ -83,6 +84,30 @@ Status copy_root_meta(const std::string& from, const std::string& to, bool chown
     return ok();
 }
 
+// A normal user's layer view: the same overlay mounted in a user namespace (userxattr: its
+// opaque directories are user.overlay.opaque, its whiteouts the same 0:0 devices, which the
+// kernel lets anyone make), written through the fd it hands back.
+Status apply_over_lowers_userns(const std::string& cache, const std::vector<std::string>& lowers,
+                                const std::string& tmp, const std::function<Status(int)>& apply) {
+    std::string merged = tmp + "/merged";
+    TRY(mkdir_p(cache + "/" + tmp + "/work", 0700));
+    TRY(mkdir_p(cache + "/" + merged, 0700));
+    std::string lower;
+    for (const auto& l : lowers)
+        lower += (lower.empty() ? "" : ":") + l;
+    // userxattr turns redirect_dir and metacopy off by itself (and refuses them spelled out).
+    std::string data = "lowerdir=" + lower + ",upperdir=" + tmp + "/fs,workdir=" + tmp +
+                       "/work,index=off,userxattr";
+    if (data.size() >= 4000) return error("too many layers for one overlay mount");
+    Status st = [&]() -> Status {
+        auto view = TRY_CTX(userns_overlay(cache, merged, data), "mount the lower layers");
+        return apply(view.get());
+    }();
+    (void)remove_all(cache + "/" + tmp + "/work");
+    rmdir((cache + "/" + merged).c_str());
+    return st;
+}
+
 // Applies one layer into `tmp`/fs (relative to the cache directory) with the layers below it
 // visible: an overlay of `lowers` (relative, top first) with tmp/fs as its upper, in a mount
 // namespace private to a thread made for it, so the mount never shows on the host and dies
@@ -91,6 +116,13 @@ Status copy_root_meta(const std::string& from, const std::string& to, bool chown
 // stack: `bin/x` over a lower `bin -> usr/bin` lands in usr/bin, as in a full unpack.
 Status apply_over_lowers(const std::string& cache, const std::vector<std::string>& lowers,
                          const std::string& tmp, const std::function<Status(int)>& apply) {
+    if (geteuid() != 0) {
+        if (!lowers.empty()) return apply_over_lowers_userns(cache, lowers, tmp, apply);
+        // The bottom layer needs no view (and a normal user no mount namespace).
+        UniqueFd root(open((cache + "/" + tmp + "/fs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!root) return sys_error("open layer directory");
+        return apply(root.get());
+    }
     Status result = ok();
     std::thread t([&]() {
         result = [&]() -> Status {
@@ -138,7 +170,7 @@ Result<std::string> extract_layer(const Store& store, const spec::Descriptor& de
                                   const std::string& diff_id, const std::string& cache,
                                   const std::string& hex,
                                   const std::vector<std::string>& lower_dirs,
-                                  const layer::ApplyOptions& base) {
+                                  const layer::ApplyOptions& base, SkippedDevices& skipped) {
     std::string tmp = ".tmp-" + hex + "-" + std::to_string(getpid());
     std::string abs = cache + "/" + tmp;
     (void)remove_all(abs);
@@ -155,7 +187,9 @@ Result<std::string> extract_layer(const Store& store, const spec::Descriptor& de
                 base.limits.max_expanded)));
             layer::ApplyOptions o = base;
             o.expected_diff_id = diff_id;
-            TRY(layer::apply_tar(root, *stream, o));
+            auto r = TRY(layer::apply_tar(root, *stream, o));
+            if (r.devices_skipped && !skipped.count) skipped.first = r.first_device_skipped;
+            skipped.count += r.devices_skipped;
             return ok();
         });
     }();
@@ -187,7 +221,8 @@ std::string layer_cache_dir(const std::string& store_dir) {
 }
 
 Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& image,
-                                               const layer::ApplyOptions& opts) {
+                                               const layer::ApplyOptions& opts,
+                                               SkippedDevices& skipped) {
     const auto& layers = image.layers();
     if (layers.size() != image.config.rootfs.diff_ids.size())
         return error("image has " + std::to_string(layers.size()) + " layers but " +
@@ -210,7 +245,7 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
             continue;
         }
         auto tmp = extract_layer(store, layers[i], image.config.rootfs.diff_ids[i].str(), cache,
-                                 chains[i], dirs, opts);
+                                 chains[i], dirs, opts, skipped);
         if (!tmp) {
             discard();
             return std::move(tmp).error();
@@ -275,6 +310,56 @@ Status mount_snapshot(const std::string& store_dir, const std::vector<std::strin
     return ok();
 }
 
+Result<spec::Mount> prepare_runtime_snapshot(const std::string& store_dir,
+                                             const std::vector<std::string>& chains,
+                                             const std::string& bundle) {
+    std::string cache = layer_cache_dir(store_dir);
+    std::string snap = bundle + "/.snapshot";
+    TRY(mkdir_p(snap + "/upper", 0755));
+    TRY(mkdir_p(snap + "/work", 0700));
+    if (!chains.empty())
+        TRY(copy_root_meta(cache + "/" + chains.back() + "/fs", snap + "/upper", false));
+    TRY(mkdir_p(bundle + "/rootfs", 0755));
+    std::string lower;
+    if (chains.empty()) {
+        TRY(mkdir_p(snap + "/empty", 0755));
+        lower = snap + "/empty";
+    }
+    for (auto it = chains.rbegin(); it != chains.rend(); ++it)
+        lower += (lower.empty() ? "" : ":") + cache + "/" + *it + "/fs";
+    // mount(2) options: ',' separates them and ':' the lower layers (overlayfs's own escapes
+    // are not worth the risk for paths the user chose).
+    for (const std::string& p : {cache, bundle})
+        if (p.find_first_of(",:\\") != std::string::npos)
+            return error("'" + p +
+                         "' holds ',', ':' or '\\', which overlayfs options cannot carry");
+    spec::Mount m;
+    m.destination = "/";
+    m.type = m.source = "overlay";
+    m.options = {"lowerdir=" + lower, "upperdir=" + snap + "/upper", "workdir=" + snap + "/work",
+                 "userxattr"};
+    size_t size = 0;
+    for (const auto& o : m.options)
+        size += o.size() + 1;
+    // The runtime passes them to mount(2), which takes one page.
+    if (size >= 4000)
+        return error("too many layers for a rootless snapshot: the overlay options (" +
+                     std::to_string(size) + " bytes) exceed one page");
+    std::string id = ref_id(bundle);
+    for (const auto& c : chains)
+        TRY(write_snapshot_file(cache + "/" + c + "/refs/" + id, bundle, 0600));
+    nlohmann::json info = {{"store", store_dir}, {"layers", chains}, {"mount", "runtime"}};
+    TRY(write_snapshot_file(snap + "/info.json", info.dump(), 0600));
+    return m;
+}
+
+Result<UniqueFd> open_runtime_snapshot(const spec::Mount& m, const std::string& bundle) {
+    std::string data;
+    for (const auto& o : m.options)
+        data += (data.empty() ? "" : ",") + o;
+    return userns_overlay("/", bundle + "/rootfs", data);
+}
+
 bool is_snapshot_bundle(const std::string& bundle) {
     return path_exists(bundle + "/.snapshot/info.json");
 }
@@ -284,15 +369,19 @@ Status umount_snapshot(const std::string& bundle) {
     if (!text) return error("'" + bundle + "' is not a snapshot bundle (no .snapshot/info.json)");
     std::string store;
     std::vector<std::string> chains;
+    bool runtime_mount = false;
     try {
         auto j = nlohmann::json::parse(*text);
         store = j.at("store").get<std::string>();
         chains = j.at("layers").get<std::vector<std::string>>();
+        runtime_mount = j.value("mount", "") == "runtime";
     } catch (const std::exception& e) {
         return error("'" + bundle + "/.snapshot/info.json': " + e.what());
     }
     std::string rootfs = bundle + "/rootfs";
-    if (umount2(rootfs.c_str(), UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT) {
+    // A rootless snapshot is mounted by the runtime in each container's namespaces only.
+    if (!runtime_mount && umount2(rootfs.c_str(), UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+        errno != ENOENT) {
         if (errno == EBUSY)
             return Error::sys(EBUSY, "unmount '" + rootfs + "' (is a container using it?)");
         return sys_error("unmount '" + rootfs + "'");

@@ -97,15 +97,27 @@ Status full_unpack(Store& store, const Image& image, const std::string& dir,
         auto r = TRY_CTX(layer::apply_tar(root.get(), *stream, ao), ctx);
         for (auto& w : r.warnings)
             res.warnings.push_back(std::move(w));
+        if (r.devices_skipped && !res.devices_skipped)
+            res.first_device_skipped = r.first_device_skipped;
+        res.devices_skipped += r.devices_skipped;
         ++res.layers_extracted;
     }
     return ok();
 }
 
-Status write_config(const Image& image, const std::string& dir, const UnpackOptions& opts) {
-    UniqueFd root(open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+// `root_mount`: a rootless snapshot's overlay, which becomes mounts[0] (the runtime mounts it
+// as the rootfs); the rootfs's /etc/passwd is read through the same overlay, mounted here in a
+// user namespace of berth-image's own.
+Status write_config(const Image& image, const std::string& dir, const UnpackOptions& opts,
+                    const spec::Mount* root_mount) {
+    UniqueFd root;
+    if (root_mount)
+        root = TRY(open_runtime_snapshot(*root_mount, dir));
+    else
+        root.reset(open((dir + "/rootfs").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return sys_error("open rootfs");
     auto spec = TRY(make_config(image.config, root.get(), opts.bundle));
+    if (root_mount) spec.mounts.insert(spec.mounts.begin(), *root_mount);
     std::string text = spec::to_string(spec) + "\n";
     if (opts.snapshot) return write_snapshot_file(dir + "/config.json", text, 0644);
     return write_file_atomic(dir + "/config.json", text, 0644);
@@ -119,33 +131,40 @@ Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std:
         return error(std::string("--snapshot with ") +
                      (opts.no_chown ? "--no-chown" : "--rootless") +
                      ": the layer cache holds root's layers, with their owners");
-    UnpackOptions o = opts;
+    const UnpackOptions& o = opts;
     UnpackResult res;
-    if (o.snapshot && geteuid() != 0) {
-        // overlayfs lets an unprivileged user mount it inside a user namespace (5.11+, with
-        // userxattr), but that mount lives only in the namespace: it would be gone when this
-        // process exits, before any runtime sees the bundle.
-        o.snapshot = false;
-        res.warnings.push_back(
-            "--snapshot: unpacked in full instead: an unprivileged user's overlay mount exists "
-            "only inside its own user namespace and would not outlive berth-image");
-    }
     // Shared lock: gc waits until the blobs are read.
     auto lock = TRY(store.shared());
     Image image = TRY(store.load_image(ref, opts.platform));
     bool created = TRY(prepare_dir(dir));
     res.layers = image.layers().size();
     auto st = [&]() -> Status {
-        if (o.snapshot) {
-            auto chains = TRY(ensure_layers(store, image, apply_options(o)));
+        if (o.snapshot && geteuid() != 0) {
+            // An overlay a normal user mounts exists only in its own user namespace: the
+            // runtime mounts it in the container's (docs/layers.md, "Rootless snapshots").
+            auto st = [&]() -> Status {
+                SkippedDevices skipped;
+                auto chains = TRY(ensure_layers(store, image, apply_options(o), skipped));
+                res.devices_skipped = skipped.count;
+                res.first_device_skipped = skipped.first;
+                auto m = TRY(prepare_runtime_snapshot(store.dir(), chains, dir));
+                return write_config(image, dir, o, &m);
+            }();
+            if (!st) return std::move(st).error().with_context("--snapshot as a normal user");
+        } else if (o.snapshot) {
+            SkippedDevices skipped;
+            auto chains = TRY(ensure_layers(store, image, apply_options(o), skipped));
+            res.devices_skipped = skipped.count;
+            res.first_device_skipped = skipped.first;
             TRY(mount_snapshot(store.dir(), chains, dir));
+            TRY(write_config(image, dir, o, nullptr));
         } else {
             TRY(full_unpack(store, image, dir, o, res));
             // Before config.json, which only reads the rootfs: the manifest is the tree as
             // the image made it, what a later commit compares against.
             TRY(write_bundle_mtree(dir));
+            TRY(write_config(image, dir, o, nullptr));
         }
-        TRY(write_config(image, dir, o));
         return write_origin(dir, Origin{store.dir(), image.name,
                                         image.manifest_descriptor.digest.str(), o.snapshot});
     }();
@@ -153,6 +172,9 @@ Result<UnpackResult> unpack_image(Store& store, std::string_view ref, const std:
         cleanup(dir, created);
         return std::move(st).error().with_context("unpack '" + std::string(ref) + "'");
     }
+    if (res.devices_skipped)
+        res.warnings.push_back(
+            layer::devices_skipped_warning(res.devices_skipped, res.first_device_skipped));
     return res;
 }
 

@@ -25,6 +25,8 @@ struct UnpackResult {
     size_t layers = 0;
     size_t layers_extracted = 0;  // full unpack: layers applied
     std::vector<std::string> warnings;
+    uint64_t devices_skipped = 0;  // over all layers: one warning line says so
+    std::string first_device_skipped;
 };
 
 // DIR must be absent or empty. On failure everything made is removed (and DIR itself if this

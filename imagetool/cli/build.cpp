@@ -1,4 +1,6 @@
-// berth-image build [-f Dockerfile] [-t NAME[:TAG]]... [--build-arg K=V]... [--no-cache] CONTEXT
+// berth-image build [-f Dockerfile] [-t NAME[:TAG]]... [--build-arg K=V]... [--target STAGE]
+// [--network none|host] [--platform P] [--iidfile F] [--progress plain|tty] [registry flags]
+// CONTEXT
 #include <unistd.h>
 
 #include <climits>
@@ -7,8 +9,10 @@
 #include <cstdlib>
 
 #include "base/args.hpp"
+#include "base/file.hpp"
 #include "imagetool/build/builder.hpp"
 #include "imagetool/cli/commands.hpp"
+#include "imagetool/cli/registry_flags.hpp"
 #include "imagetool/reference.hpp"
 
 namespace berth::image::cli {
@@ -47,9 +51,15 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
     a.option("file,f", "FILE", "the Dockerfile (default CONTEXT/Dockerfile)")
         .option("tag,t", "NAME[:TAG]", "name the image (repeatable)")
         .option("build-arg", "K=V", "value for an ARG (repeatable)")
+        .option("target", "STAGE", "build this stage (name or index) instead of the last")
+        .option("network", "none|host", "network of RUN steps (default none)", "none")
+        .option("platform", "OS/ARCH", "accepted when it is this host's platform")
+        .option("iidfile", "FILE", "write the image ID (sha256:<config digest>) to FILE")
+        .option("progress", "plain|tty|auto", "how steps are shown (all print step lines)")
         .flag("no-cache", "run every step; do not look in the build cache")
         .flag("quiet,q", "print only the image digest")
         .flag("help,h", "show help");
+    add_registry_flags(a, true);
     if (auto st = a.parse(argv); !st) {
         report_error("build: " + st.error().str());
         return 125;
@@ -69,6 +79,27 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
     o.quiet = a.get_bool("quiet");
     o.no_cache = a.get_bool("no-cache");
     o.berth = find_berth();
+    o.target = a.get("target");
+    std::string net = a.get("network");
+    if (net != "none" && net != "host") {
+        report_error("build: --network '" + net + "': expected none or host");
+        return 125;
+    }
+    o.host_network = net == "host";
+    if (a.has("platform"))
+        if (auto st = build::check_platform(a.get("platform")); !st) {
+            report_error("build: --platform: " + st.error().str());
+            return 125;
+        }
+    if (a.has("progress")) {
+        std::string p = a.get("progress");
+        if (p != "plain" && p != "tty" && p != "auto") {
+            report_error("build: --progress '" + p + "': expected plain, tty or auto");
+            return 125;
+        }
+    }
+    // Credentials are looked up per registry, when a pull needs them.
+    o.registry = [&a](const std::string& registry) { return registry_options(a, registry, true); };
     for (const auto& t : a.get_all("tag")) {
         auto ref = Reference::parse(t);
         if (!ref) {
@@ -106,6 +137,16 @@ int cmd_build(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!r) {
         report_error("build: " + r.error().str());
         return 1;
+    }
+    if (a.has("iidfile")) {
+        // Docker's image ID is the config's digest, written without a newline.
+        auto m = store->read_manifest(*r);
+        Status st = m ? write_file_atomic(a.get("iidfile"), m->config.digest.str(), 0644)
+                      : Status(m.error());
+        if (!st) {
+            report_error("build: --iidfile: " + st.error().str());
+            return 1;
+        }
     }
     std::printf("%s\n", r->digest.str().c_str());
     return 0;

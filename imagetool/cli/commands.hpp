@@ -7,7 +7,7 @@
 namespace berth::image::cli {
 
 struct GlobalOptions {
-    std::string store;  // resolved: --store, or /var/lib/berth (root), or $XDG_DATA_HOME/berth
+    std::string store;  // resolved: --store, /var/lib/berth (root), $XDG_DATA_HOME/berth-image
     bool debug = false;
 };
 

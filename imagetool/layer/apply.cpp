@@ -48,13 +48,12 @@ class Applier {
         // After the times: a directory about to become 0000 must still be opened to set them
         // (a mode change leaves mtime alone).
         if (opts_.rootless) TRY(modes_.restore(root_));
-        if (devices_)
-            warn(std::to_string(devices_) + " device node(s) cannot be made without privilege: " +
-                 "left as empty files, as umoci --rootless does (first '" + first_device_ + "')");
         if (link_owners_)
             warn(std::to_string(link_owners_) + " symlink(s) owned by other ids: owner not " +
                  "recorded (the kernel refuses user.* xattrs on symlinks; first '" +
                  first_link_owner_ + "')");
+        res_.devices_skipped = devices_;
+        res_.first_device_skipped = first_device_;
         res_.entries = reader->entries();
         res_.diff_id = TRY(reader->finish());
         if (!opts_.expected_diff_id.empty() && res_.diff_id != opts_.expected_diff_id)
@@ -397,16 +396,10 @@ class Applier {
         mode_t type = e.type == EntryType::chr   ? S_IFCHR
                       : e.type == EntryType::blk ? S_IFBLK
                                                  : S_IFIFO;
-        if (type != S_IFIFO && opts_.rootless) return make_device_placeholder(dir, name, e);
-        if (type != S_IFIFO && !opts_.mknod) {
-            warn("'" + e.name + "': device node skipped (not root)");
-            return false;
-        }
+        // Counted, not made: the caller says so once for the whole unpack (devices_skipped).
+        if (type != S_IFIFO && (opts_.rootless || !opts_.mknod)) return skip_device(e);
         if (mknodat(dir, name.c_str(), type | 0600, makedev(e.dev_major, e.dev_minor)) < 0) {
-            if (errno == EPERM && type != S_IFIFO) {
-                warn("'" + e.name + "': device node skipped: " + std::strerror(errno));
-                return false;
-            }
+            if (errno == EPERM && type != S_IFIFO) return skip_device(e);
             return sys_error("mknod");
         }
         // O_PATH: opening a device or fifo for real would have side effects (or block).
@@ -423,17 +416,11 @@ class Applier {
         return true;
     }
 
-    // An empty file with the device's mode, owner record and times, as umoci leaves it: a
-    // runtime can bind the host's device onto it.
-    Result<bool> make_device_placeholder(int dir, const std::string& name, const Entry& e) {
-        UniqueFd fd(
-            openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!fd) return sys_error("create device placeholder");
-        TRY(set_owner_mode(fd.get(), e));
-        auto t = times_of(e);
-        if (futimens(fd.get(), t.data()) < 0) return sys_error("set times");
+    // umoci --rootless leaves an empty file with the device's mode; an empty file where
+    // /dev/null should be only misleads (a runtime makes /dev itself), so nothing is made.
+    bool skip_device(const Entry& e) {
         if (devices_++ == 0) first_device_ = e.name;
-        return true;
+        return false;
     }
 
     Status set_dir_times() {
@@ -467,6 +454,11 @@ class Applier {
 };
 
 }  // namespace
+
+std::string devices_skipped_warning(uint64_t n, const std::string& first) {
+    return std::to_string(n) + " device node(s) skipped: mknod needs privilege (first '" + first +
+           "')";
+}
 
 ApplyOptions default_apply_options() {
     ApplyOptions o;

@@ -18,11 +18,11 @@ struct ApplyOptions {
     Limits limits;
     // Numeric owners from the tar. Off rootless: everything belongs to the caller.
     bool chown = true;
-    // Character and block devices. Off (and not rootless): they are skipped with a warning.
+    // Character and block devices. Off (or rootless): they are skipped and counted.
     bool mknod = true;
     // Unprivileged extraction, as umoci's --rootless: owners other than root are recorded in
     // the user.rootlesscontainers xattr, directories stay open to their owner until the layer
-    // is done (a 0550 root/ still gets its files), devices become empty files. Implies
+    // is done (a 0550 root/ still gets its files), devices are skipped. Implies
     // !chown and !mknod.
     bool rootless = false;
     // Rootless: record owners in user.rootlesscontainers (off: --no-chown drops them).
@@ -40,7 +40,13 @@ struct ApplyResult {
     uint64_t bytes = 0;                 // file data written
     std::vector<std::string> warnings;  // at most 100; the rest are counted
     uint64_t warnings_dropped = 0;
+    // Device nodes not made (no mknod permission): the caller warns once for all its layers.
+    uint64_t devices_skipped = 0;
+    std::string first_device_skipped;
 };
+
+// The one warning line for `n` skipped device nodes, the first of them `first`.
+std::string devices_skipped_warning(uint64_t n, const std::string& first);
 
 // Applies the uncompressed tar in `tar` onto `root_fd` (an O_PATH or O_DIRECTORY fd) that
 // shows the layers below: the full unpack's rootfs, or a snapshot layer's overlay view of its

@@ -5,6 +5,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "imagetool/layer/sha256.hpp"
@@ -24,6 +25,7 @@ ssize_t TarReader::read_cb(::archive* a, void* self, const void** buf) {
                           r->stream_error_.message().c_str());
         return -1;
     }
+    if (*n == 0) r->src_eof_ = true;
     r->hash_->update(r->buf_.data(), *n);
     *buf = r->buf_.data();
     return ssize_t(*n);
@@ -55,6 +57,9 @@ Error TarReader::archive_failure(const std::string& what) {
 }
 
 Result<bool> TarReader::next(Entry& out) {
+    if (cur_pending_ && !ended_)
+        TRY(read_data([](int64_t, const void*, size_t) -> Status { return ok(); }));
+    if (ended_) return false;
     struct archive_entry* e = nullptr;
     int rc = archive_read_next_header(a_, &e);
     if (rc == ARCHIVE_EOF) return false;
@@ -124,6 +129,9 @@ Result<bool> TarReader::next(Entry& out) {
     out.dev_minor = unsigned(archive_entry_rdevminor(e));
     out.size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
     if (out.size < 0) return error(ctx + ": negative size");
+    cur_size_ = out.size;
+    cur_end_ = 0;
+    cur_pending_ = true;
     if (out.type == EntryType::file) {
         declared_ += uint64_t(out.size);
         if (declared_ > limits_.max_expanded)
@@ -160,9 +168,24 @@ Status TarReader::read_data(const std::function<Status(int64_t, const void*, siz
         size_t len;
         la_int64_t off;
         int rc = archive_read_data_block(a_, &buf, &len, &off);
-        if (rc == ARCHIVE_EOF) return ok();
-        if (rc < ARCHIVE_WARN) return archive_failure("read layer entry '" + last_name_ + "'");
-        if (len) TRY(sink(off, buf, len));
+        if (rc == ARCHIVE_EOF) {
+            cur_pending_ = false;
+            return ok();
+        }
+        if (rc < ARCHIVE_WARN) {
+            // All of the entry's data arrived and then the stream ended: only its padding
+            // (and the end-of-archive blocks) are missing, which is a clean end (see next()).
+            if (src_eof_ && !stream_failed_ && cur_end_ == cur_size_) {
+                cur_pending_ = false;
+                ended_ = true;
+                return ok();
+            }
+            return archive_failure("read layer entry '" + last_name_ + "'");
+        }
+        if (len) {
+            cur_end_ = std::max<int64_t>(cur_end_, int64_t(off) + int64_t(len));
+            TRY(sink(off, buf, len));
+        }
     }
 }
 

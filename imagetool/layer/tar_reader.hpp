@@ -61,7 +61,12 @@ class TarReader {
     TarReader(const TarReader&) = delete;
     TarReader& operator=(const TarReader&) = delete;
 
-    // The next entry's header; false at the end of the archive.
+    // The next entry's header; false at the end of the archive. The end is the two zero
+    // blocks, or the end of the stream at an entry boundary: writers that never close their
+    // tar writer (Debian's umoci 0.4.7 `insert`, Go's archive/tar without Close) stop right
+    // after the last entry's data, without its padding to 512 bytes or the zero blocks, and
+    // podman, containerd and Docker accept that. A stream cut inside a header or inside an
+    // entry's data stays an error naming the entry.
     Result<bool> next(Entry& out);
     // Streams the current entry's data: sink(offset, bytes, len). Sparse files give offsets
     // with holes between them.
@@ -86,6 +91,13 @@ class TarReader {
     uint64_t entries_ = 0;
     uint64_t declared_ = 0;  // sum of entry sizes
     std::string last_name_;
+    // The current entry: its size, how far its data was delivered, and whether it still has
+    // to be read through (next() drains it so that a missing padding is seen as such).
+    int64_t cur_size_ = 0;
+    int64_t cur_end_ = 0;
+    bool cur_pending_ = false;
+    bool src_eof_ = false;  // the source said EOF
+    bool ended_ = false;    // the stream ended cleanly after the last entry's data
 };
 
 }  // namespace berth::image::layer

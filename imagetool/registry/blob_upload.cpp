@@ -55,9 +55,9 @@ Result<bool> RegistryClient::has_blob(const std::string& repo, const spec::Descr
     return true;
 }
 
-Result<bool> RegistryClient::upload_blob(const std::string& repo, const spec::Descriptor& d, int fd,
-                                         const std::string& scope, const std::string& from,
-                                         const UploadOptions& opts,
+Result<bool> RegistryClient::upload_blob(const std::string& repo, const spec::Descriptor& d,
+                                         const BlobBytes& bytes, const std::string& scope,
+                                         const std::string& from, const UploadOptions& opts,
                                          const std::function<void(int64_t)>& progress) {
     TRY(ping());
     auto report = [&](int64_t n) {
@@ -68,29 +68,35 @@ Result<bool> RegistryClient::upload_blob(const std::string& repo, const spec::De
     Url start_url = url("/v2/" + repo + "/blobs/uploads/");
     // POST: a new session (or, the first time with `from`, a mount). True when mounted.
     auto start = [&](bool mount) -> Result<bool> {
-        Url u = start_url;
-        if (mount) u.target += "?mount=" + url_encode(d.digest.str()) + "&from=" + url_encode(from);
-        auto r = TRY(send(scope, [&](HttpClient& http, const Headers& auth) {
-            return http.upload("POST", u, auth, Body{}, kMaxUploadAnswer);
-        }));
-        if (mount && r.status == 201) return true;
-        if (r.status != 202) return error(registry_error(r));
-        std::string l = r.header("location");
-        if (l.empty()) return error("upload session without Location");
-        loc = TRY(u.resolve(l));
-        offset = 0;
-        report(0);
-        return false;
+        for (;;) {
+            Url u = start_url;
+            if (mount)
+                u.target += "?mount=" + url_encode(d.digest.str()) + "&from=" + url_encode(from);
+            auto r = TRY(send(scope, [&](HttpClient& http, const Headers& auth) {
+                return http.upload("POST", u, auth, Body{}, kMaxUploadAnswer);
+            }));
+            if (mount && r.status == 201) return true;
+            // A mount source the token may not read (or a registry that refuses mounts) is no
+            // reason to fail: the blob is sent instead.
+            if (mount &&
+                (r.status == 401 || r.status == 403 || r.status == 404 || r.status == 405)) {
+                mount = false;
+                continue;
+            }
+            if (r.status != 202) return error(registry_error(r));
+            std::string l = r.header("location");
+            if (l.empty()) return error("upload session without Location");
+            loc = TRY(u.resolve(l));
+            offset = 0;
+            report(0);
+            return false;
+        }
     };
     if (TRY(start(!from.empty()))) return true;
 
-    auto read_at = [fd](int64_t base) {
-        return [fd, base](int64_t off, char* buf, size_t n) -> ssize_t {
-            ssize_t k;
-            do
-                k = ::pread(fd, buf, n, base + off);
-            while (k < 0 && errno == EINTR);
-            return k;
+    auto read_at = [&bytes](int64_t base) {
+        return [&bytes, base](int64_t off, char* buf, size_t n) -> ssize_t {
+            return bytes(base + off, buf, n);
         };
     };
 

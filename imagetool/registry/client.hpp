@@ -78,12 +78,14 @@ class RegistryClient {
     // HEAD: true when the registry has the blob at the descriptor's size.
     Result<bool> has_blob(const std::string& repo, const spec::Descriptor& d,
                           const std::string& scope);
-    // Uploads the blob read from fd (monolithic up to opts.monolithic_max, else PATCH chunks
-    // that resume after a cut connection); with `from`, first asks for a cross-repository
+    // Reads the blob's bytes at an offset for upload_blob: the count, 0 at EOF, -1 with errno.
+    using BlobBytes = std::function<ssize_t(int64_t offset, char* buf, size_t n)>;
+    // Uploads the blob read through `bytes` (monolithic up to opts.monolithic_max, else PATCH
+    // chunks that resume after a cut connection); with `from`, first asks for a cross-repository
     // mount. Returns true when mounted rather than uploaded.
-    Result<bool> upload_blob(const std::string& repo, const spec::Descriptor& d, int fd,
-                             const std::string& scope, const std::string& from,
-                             const UploadOptions& opts,
+    Result<bool> upload_blob(const std::string& repo, const spec::Descriptor& d,
+                             const BlobBytes& bytes, const std::string& scope,
+                             const std::string& from, const UploadOptions& opts,
                              const std::function<void(int64_t)>& progress = {});
     // PUT of a manifest or index under a tag or digest; returns the digest the registry
     // reports (checked against the body's).

@@ -179,20 +179,28 @@ struct HttpClient::Impl {
                            ? std::make_unique<httplib::SSLClient>(u.host, u.port)
                            : std::make_unique<httplib::SSLClient>(u.host, u.port, cert, key_file);
             if (!ssl->is_valid()) return error("TLS setup for " + u.host_port() + " failed");
-            X509_STORE* store = X509_STORE_new();
-            X509_STORE_set_default_paths(store);
-            for (const auto& ca : cas)
-                if (X509_STORE_load_locations(store, ca.c_str(), nullptr) != 1) {
-                    X509_STORE_free(store);
-                    return error("cannot load CA certificate '" + ca + "'");
-                }
-            ssl->set_ca_cert_store(store);
+            // The system bundle costs tens of milliseconds to parse: only when it is used
+            // (an unverified connection, --tls-verify=false, never looks at it).
+            if (tls.verify) {
+                X509_STORE* store = X509_STORE_new();
+                X509_STORE_set_default_paths(store);
+                for (const auto& ca : cas)
+                    if (X509_STORE_load_locations(store, ca.c_str(), nullptr) != 1) {
+                        X509_STORE_free(store);
+                        return error("cannot load CA certificate '" + ca + "'");
+                    }
+                ssl->set_ca_cert_store(store);
+            }
             ssl->enable_server_certificate_verification(tls.verify);
             c = std::move(ssl);
         } else {
             c = std::make_unique<httplib::ClientImpl>(u.host, u.port);
         }
         c->set_keep_alive(true);
+        // Small requests (HEAD, POST, a manifest PUT: headers and body in two writes) must not
+        // wait for the peer's delayed ACK under Nagle's algorithm; Go's clients (skopeo)
+        // set TCP_NODELAY too.
+        c->set_tcp_nodelay(true);
         c->set_follow_location(false);
         c->set_decompress(false);
         c->set_connection_timeout(30, 0);

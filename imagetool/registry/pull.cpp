@@ -1,9 +1,7 @@
 // pull: manifest negotiation, platform choice, parallel verified downloads, naming.
 #include "imagetool/registry/pull.hpp"
 
-#include <atomic>
-#include <mutex>
-#include <thread>
+#include "imagetool/parallel.hpp"
 
 namespace berth::image {
 
@@ -66,34 +64,15 @@ Result<PullResult> pull_image(Store& store, const Reference& ref, const PullOpti
                      std::to_string(cfg.rootfs.diff_ids.size()) + " diff_ids for " +
                      std::to_string(manifest.layers.size()) + " layers");
 
-    std::atomic<size_t> next{1};
-    std::atomic<bool> stop{false};
-    std::mutex err_mu;
-    std::optional<Error> first_error;
-    auto worker = [&] {
-        for (;;) {
-            if (stop) return;
-            size_t i = next++;
-            if (i >= blobs.size()) return;
-            bool existed = store.has_blob(blobs[i].digest);
-            auto st = client.fetch_blob(ref.repository, blobs[i], store,
-                                        [&, i](int64_t n) { obs.progress(i, n); });
-            if (!st) {
-                std::lock_guard<std::mutex> g(err_mu);
-                if (!first_error) first_error = std::move(st).error();
-                stop = true;
-                return;
-            }
-            obs.done(i, existed);
-        }
-    };
-    int jobs = std::max(1, std::min<int>(opts.jobs, int(blobs.size())));
-    std::vector<std::thread> threads;
-    for (int j = 0; j < jobs; j++)
-        threads.emplace_back(worker);
-    for (auto& t : threads)
-        t.join();
-    if (first_error) return *first_error;
+    // The layers (blobs[1..]), in parallel.
+    TRY(run_parallel(blobs.size() - 1, opts.jobs, [&](size_t k) -> Status {
+        size_t i = k + 1;
+        bool existed = store.has_blob(blobs[i].digest);
+        TRY(client.fetch_blob(ref.repository, blobs[i], store,
+                              [&, i](int64_t n) { obs.progress(i, n); }));
+        obs.done(i, existed);
+        return ok();
+    }));
 
     auto md = TRY(store.put_blob(fm.body, spec::media_type_of(fm.kind)));
     md.platform =

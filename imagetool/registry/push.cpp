@@ -2,13 +2,15 @@
 #include "imagetool/registry/push.hpp"
 
 #include <fcntl.h>
+#include <unistd.h>
 
-#include <atomic>
-#include <mutex>
+#include <cerrno>
+#include <functional>
+#include <optional>
 #include <set>
-#include <thread>
 
 #include "base/unique_fd.hpp"
+#include "imagetool/parallel.hpp"
 
 namespace berth::image {
 
@@ -27,7 +29,7 @@ struct Plan {
 };
 
 Result<Plan::Doc> manifest_doc(const Store& store, const spec::Descriptor& d, Plan& plan,
-                               std::map<spec::Digest, size_t>& seen) {
+                               std::map<spec::Digest, size_t>& seen, bool blobs_later) {
     Plan::Doc doc;
     doc.desc = d;
     doc.body = TRY_CTX(store.read_blob(d, kMaxSmallBlob), "manifest " + d.digest.str());
@@ -35,9 +37,8 @@ Result<Plan::Doc> manifest_doc(const Store& store, const spec::Descriptor& d, Pl
     std::vector<spec::Descriptor> want{m.config};
     want.insert(want.end(), m.layers.begin(), m.layers.end());
     for (const auto& b : want) {
-        if (!store.has_blob(b.digest))
-            return error("manifest " + d.digest.str() + ": blob " + b.digest.str() +
-                         " is not in the store");
+        if (!blobs_later && !store.has_blob(b.digest))
+            return error("manifest " + d.digest.str() + ": blob " + b.digest.str() + " is missing");
         auto [it, fresh] = seen.emplace(b.digest, plan.blobs.size());
         if (fresh) plan.blobs.push_back(b);
         doc.blobs.push_back(it->second);
@@ -45,14 +46,14 @@ Result<Plan::Doc> manifest_doc(const Store& store, const spec::Descriptor& d, Pl
     return doc;
 }
 
-Result<Plan> make_plan(const Store& store, const spec::Descriptor& top) {
+Result<Plan> make_plan(const Store& store, const spec::Descriptor& top, bool blobs_later) {
     Plan plan;
     std::map<spec::Digest, size_t> seen;
     auto kind = TRY(spec::classify_manifest(
         TRY_CTX(store.read_blob(top, kMaxSmallBlob), "manifest " + top.digest.str()),
         top.media_type));
     if (!spec::is_index_kind(kind)) {
-        plan.docs.push_back(TRY(manifest_doc(store, top, plan, seen)));
+        plan.docs.push_back(TRY(manifest_doc(store, top, plan, seen, blobs_later)));
         return plan;
     }
     Plan::Doc index;
@@ -66,8 +67,8 @@ Result<Plan> make_plan(const Store& store, const spec::Descriptor& top) {
                          " is not supported");
         if (!store.has_blob(m.digest))
             return error("index " + top.digest.str() + ": manifest " + m.digest.str() +
-                         " is not in the store");
-        plan.docs.push_back(TRY(manifest_doc(store, m, plan, seen)));
+                         " is missing");
+        plan.docs.push_back(TRY(manifest_doc(store, m, plan, seen, blobs_later)));
     }
     plan.docs.push_back(std::move(index));
     return plan;
@@ -78,34 +79,158 @@ bool blob_unknown(const Error& e) {
            e.str().find("BLOB_UNKNOWN") != std::string::npos;
 }
 
+// A blob file read in place for an upload, hashed as the upload reads it. The bytes are not
+// copied (or staged) first: the store and an OCI layout are content-addressed, so checking
+// them on the way out is enough. Reads arrive in order, but a retried or resumed request may
+// go back (bytes already hashed are not hashed again) or skip ahead (a session that already
+// holds a prefix); check() hashes whatever the upload did not read, so it always sees the
+// whole file, and refuses a size or digest other than the descriptor's.
+class VerifyingFile {
+  public:
+    // `fetch` (may be empty) brings the file into existence the first time it is read.
+    VerifyingFile(std::string path, const spec::Descriptor& d,
+                  std::function<Status(const spec::Descriptor&)> fetch)
+        : path_(std::move(path)), d_(d), hasher_(d.digest.algorithm), fetch_(std::move(fetch)) {}
+
+    ssize_t read(int64_t off, char* buf, size_t n) {
+        if (!fd_ && !open()) {
+            errno = EIO;
+            return -1;
+        }
+        ssize_t k;
+        do
+            k = ::pread(fd_.get(), buf, n, off);
+        while (k < 0 && errno == EINTR);
+        if (k > 0 && off <= hashed_ && off + k > hashed_) {
+            hasher_.update(buf + (hashed_ - off), size_t(off + k - hashed_));
+            hashed_ = off + k;
+        }
+        return k;
+    }
+
+    // Why the file could not be opened (or fetched), if it could not.
+    const std::optional<Error>& open_error() const { return open_error_; }
+    bool opened() const { return bool(fd_); }
+
+    Status check() {
+        if (!fd_ && !open()) return *open_error_;
+        std::string what = "blob " + d_.digest.str();
+        std::vector<char> buf(1 << 20);
+        for (;;) {
+            ssize_t k = read(hashed_, buf.data(), buf.size());
+            if (k < 0) return sys_error("read " + what);
+            if (k == 0) break;
+            if (hashed_ > d_.size) break;
+        }
+        if (hashed_ != d_.size)
+            return error(what + ": size " + std::to_string(hashed_) + " does not match the " +
+                         std::to_string(d_.size) + " bytes the descriptor declares");
+        spec::Digest got = hasher_.finish();
+        if (got != d_.digest) return error(what + ": content has digest " + got.str());
+        return ok();
+    }
+
+  private:
+    bool open() {
+        if (open_error_) return false;
+        if (fetch_) {
+            if (auto st = fetch_(d_); !st) {
+                open_error_ = std::move(st).error();
+                return false;
+            }
+        }
+        fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (!fd_) {
+            open_error_ = sys_error("blob " + d_.digest.str() + ": open '" + path_ + "'");
+            return false;
+        }
+        return true;
+    }
+
+    std::string path_;
+    UniqueFd fd_;
+    spec::Descriptor d_;
+    Hasher hasher_;
+    int64_t hashed_ = 0;
+    std::function<Status(const spec::Descriptor&)> fetch_;
+    std::optional<Error> open_error_;
+};
+
 }  // namespace
+
+MountHints mount_hints(const Store& store, const Reference& dest, const std::string& preferred) {
+    MountHints out;
+    auto entries = store.list();
+    if (!entries) return out;
+    auto add_manifest = [&](const spec::Descriptor& d, const std::string& repo) {
+        auto body = store.read_blob(d, kMaxSmallBlob);
+        if (!body) return;
+        auto m = spec::parse_manifest(*body);
+        if (!m) return;
+        out.emplace(m->config.digest, repo);
+        for (const auto& l : m->layers)
+            out.emplace(l.digest, repo);
+    };
+    // Two passes so that the preferred repository's blobs are entered first (emplace keeps
+    // the first).
+    for (int pass = 0; pass < 2; pass++) {
+        for (const auto& e : *entries) {
+            auto r = Reference::parse(e.name);
+            if (!r || r->registry != dest.registry || r->repository == dest.repository) continue;
+            if ((r->repository == preferred) != (pass == 0)) continue;
+            const auto& d = e.descriptor;
+            if (d.media_type != spec::kMediaTypeOciIndex &&
+                d.media_type != spec::kMediaTypeDockerManifestList) {
+                add_manifest(d, r->repository);
+                continue;
+            }
+            auto body = store.read_blob(d, kMaxSmallBlob);
+            if (!body) continue;
+            auto idx = spec::parse_index(*body);
+            if (!idx) continue;
+            for (const auto& m : idx->manifests)
+                if (store.has_blob(m.digest)) add_manifest(m, r->repository);
+        }
+    }
+    return out;
+}
 
 Result<PushResult> push_image(const Store& store, const std::string& source, const Reference& dest,
                               const PushOptions& opts, PushObserver* observer) {
     auto lock = TRY(store.shared());
     auto top = TRY(store.lookup(source));
-    // A source that names another repository of the same registry is where blobs can be
-    // mounted from without sending them.
-    std::string from;
-    if (auto src = Reference::parse(source); src && src->registry == dest.registry &&
-                                             src->repository != dest.repository &&
-                                             store.find(src->str()))
-        from = src->repository;
-    return push_descriptor(store, top, dest, opts, observer, from);
+    std::string preferred;
+    if (auto src = Reference::parse(source); src && src->registry == dest.registry)
+        preferred = src->repository;
+    return push_descriptor(store, top, dest, opts, observer, mount_hints(store, dest, preferred));
 }
 
 Result<PushResult> push_descriptor(const Store& store, const spec::Descriptor& top,
                                    const Reference& dest, const PushOptions& opts,
-                                   PushObserver* observer, const std::string& from) {
+                                   PushObserver* observer, const MountHints& hints) {
     PushObserver null_observer;
     PushObserver& obs = observer ? *observer : null_observer;
-    Plan plan = TRY(make_plan(store, top));
+    Plan plan = TRY(make_plan(store, top, bool(opts.fetch_missing)));
     if (dest.digest && *dest.digest != top.digest)
         return error("destination pins " + dest.digest->str() + " but the image is " +
                      top.digest.str());
 
+    // The repositories this push may mount from, each named once in the token scope.
+    std::vector<std::string> from(plan.blobs.size());
+    std::set<std::string> from_repos;
+    for (size_t i = 0; i < plan.blobs.size(); i++) {
+        auto it = hints.find(plan.blobs[i].digest);
+        std::string f = !opts.mount_from.empty() ? opts.mount_from
+                        : it != hints.end()      ? it->second
+                                                 : "";
+        if (!f.empty() && f != dest.repository) {
+            from[i] = f;
+            from_repos.insert(f);
+        }
+    }
     std::string scope = "repository:" + dest.repository + ":pull,push";
-    if (!from.empty()) scope += " repository:" + from + ":pull";
+    for (const auto& f : from_repos)
+        scope += " repository:" + f + ":pull";
 
     RegistryClient client(dest.registry, opts.registry);
     obs.start(plan.blobs);
@@ -117,42 +242,29 @@ Result<PushResult> push_descriptor(const Store& store, const spec::Descriptor& t
             obs.done(i, BlobOutcome::existed);
             return ok();
         }
-        std::string path = store.blob_path(b.digest);
-        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!fd) return sys_error("blob " + b.digest.str() + ": open '" + path + "'");
-        bool mounted =
-            TRY_CTX(client.upload_blob(dest.repository, b, fd.get(), scope, from, opts.upload,
-                                       [&, i](int64_t n) { obs.progress(i, n); }),
-                    "blob " + b.digest.str());
-        obs.done(i, mounted ? BlobOutcome::mounted : BlobOutcome::uploaded);
+        VerifyingFile file(store.blob_path(b.digest), b,
+                           opts.fetch_missing && !store.has_blob(b.digest)
+                               ? opts.fetch_missing
+                               : std::function<Status(const spec::Descriptor&)>{});
+        auto mounted = client.upload_blob(
+            dest.repository, b,
+            [&file](int64_t off, char* buf, size_t n) { return file.read(off, buf, n); }, scope,
+            trust_head ? from[i] : "", opts.upload, [&, i](int64_t n) { obs.progress(i, n); });
+        if (mounted && *mounted) {
+            obs.done(i, BlobOutcome::mounted);
+            return ok();
+        }
+        // Whatever the registry said, a local file that is missing or is not the blob is the
+        // error to report (the registry may only have said "digest invalid").
+        if (file.open_error()) return *file.open_error();
+        if (mounted || file.opened()) TRY(file.check());
+        if (!mounted) return mounted.error().with_context("blob " + b.digest.str());
+        obs.done(i, BlobOutcome::uploaded);
         return ok();
     };
     auto push_all = [&](const std::vector<size_t>& which, bool trust_head) -> Status {
-        std::atomic<size_t> next{0};
-        std::atomic<bool> stop{false};
-        std::mutex err_mu;
-        std::optional<Error> first_error;
-        auto worker = [&] {
-            for (;;) {
-                if (stop) return;
-                size_t k = next++;
-                if (k >= which.size()) return;
-                if (auto st = push_blob(which[k], trust_head); !st) {
-                    std::lock_guard<std::mutex> g(err_mu);
-                    if (!first_error) first_error = std::move(st).error();
-                    stop = true;
-                    return;
-                }
-            }
-        };
-        int jobs = std::max(1, std::min<int>(opts.jobs, int(which.size())));
-        std::vector<std::thread> threads;
-        for (int j = 0; j < jobs; j++)
-            threads.emplace_back(worker);
-        for (auto& t : threads)
-            t.join();
-        if (first_error) return *first_error;
-        return ok();
+        return run_parallel(which.size(), opts.jobs,
+                            [&](size_t k) { return push_blob(which[k], trust_head); });
     };
 
     std::vector<size_t> all(plan.blobs.size());

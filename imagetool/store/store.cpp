@@ -91,7 +91,7 @@ Result<BlobReader> Store::open_blob(const spec::Descriptor& d) const {
     std::string p = blob_path(d.digest);
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd) {
-        if (errno == ENOENT) return error("blob " + d.digest.str() + " not in the store");
+        if (errno == ENOENT) return error("blob " + d.digest.str() + " is missing");
         return sys_error("open blob " + d.digest.str());
     }
     return BlobReader(std::move(fd), d);

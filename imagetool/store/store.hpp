@@ -126,6 +126,9 @@ class Store {
     // Opens the layout at dir, creating it (oci-layout, index.json, blobs/) if absent.
     // An existing directory with a foreign oci-layout version is refused.
     static Result<Store> open(const std::string& dir);
+    // An existing OCI layout read in place (copy's oci: source): only the blob reads are for
+    // use; nothing is created and no lock taken, as it is not a berth store.
+    static Store view(const std::string& dir) { return Store(dir); }
 
     const std::string& dir() const { return dir_; }
     std::string blob_path(const spec::Digest& d) const;

@@ -3,16 +3,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <mutex>
+#include <memory>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include "base/file.hpp"
 
 #include "imagetool/layer/tar_reader.hpp"
+#include "imagetool/parallel.hpp"
 #include "imagetool/registry/push.hpp"
 #include "imagetool/transport/transport.hpp"
 
@@ -42,34 +41,10 @@ Status put_document(Store& to, const std::string& body, const spec::Descriptor& 
     return ok();
 }
 
-// Copies blobs with up to `jobs` at once (sources are safe to call from several threads);
-// the first failure stops the others from starting new blobs.
+// Copies blobs with up to `jobs` at once (sources are safe to call from several threads).
 Status copy_blobs(BlobSource& src, const std::vector<spec::Descriptor>& blobs, Store& to,
                   int jobs) {
-    std::atomic<size_t> next{0};
-    std::atomic<bool> stop{false};
-    std::mutex mu;
-    std::optional<Error> first;
-    auto worker = [&] {
-        while (!stop) {
-            size_t i = next++;
-            if (i >= blobs.size()) return;
-            if (auto st = src.copy_blob(blobs[i], to); !st) {
-                std::lock_guard<std::mutex> g(mu);
-                if (!first) first = std::move(st).error();
-                stop = true;
-            }
-        }
-    };
-    int n = std::max(1, std::min<int>(jobs, int(blobs.size())));
-    std::vector<std::thread> threads;
-    for (int j = 1; j < n; j++)
-        threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads)
-        t.join();
-    if (first) return *first;
-    return ok();
+    return run_parallel(blobs.size(), jobs, [&](size_t i) { return src.copy_blob(blobs[i], to); });
 }
 
 Result<spec::Descriptor> stage_manifest(BlobSource& src, const spec::Descriptor& d,
@@ -273,10 +248,23 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
     const Store* from = &store;
     bool movable = false;
     Staged staged;
+    std::optional<Store> layout_view;
+    bool same_registry = src.kind == Kind::registry && dst.kind == Kind::registry &&
+                         src.reference.registry == dst.reference.registry;
+    // Blobs a same-registry copy could not mount come from the source repository.
+    std::unique_ptr<RegistryClient> src_client;
+    if (same_registry)
+        src_client = std::make_unique<RegistryClient>(src.reference.registry, opts.src_registry);
     if (src.kind == Kind::store) {
         staged.top = TRY(store.lookup(src.ref));
         if (auto r = Reference::parse(src.ref)) staged.name = r->str();
         staged.top = TRY(narrow(store, staged.top, opts));
+    } else if (src.kind == Kind::layout && dst.kind == Kind::registry) {
+        staged = TRY(find_in_layout(src.path, src.ref));
+        layout_view = Store::view(src.path);
+        staged.top =
+            TRY_CTX(narrow(*layout_view, staged.top, opts), "oci layout '" + src.path + "'");
+        from = &*layout_view;
     } else {
         std::string tmpl = store.tmp_dir() + "/copy-XXXXXX";
         if (!::mkdtemp(tmpl.data()))
@@ -285,7 +273,7 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
         staging = TRY(Store::open(tmpl));
         switch (src.kind) {
             case Kind::registry:
-                staged = TRY(stage_from_registry(src.reference, *staging, opts));
+                staged = TRY(stage_from_registry(src.reference, *staging, opts, same_registry));
                 break;
             case Kind::layout:
                 staged = TRY(stage_from_layout(src.path, src.ref, *staging, opts));
@@ -310,7 +298,22 @@ Result<CopyResult> copy_image(Store& store, const Location& src, const Location&
             PushOptions po;
             po.registry = opts.dst_registry;
             po.jobs = opts.jobs;
-            TRY(push_descriptor(*from, staged.top, dst.reference, po));
+            // Mount sources: what the berth store knows of the destination's registry, first
+            // the repository the source itself names there (a docker:// source or a store
+            // image's name).
+            std::string preferred;
+            if (src.kind == Kind::registry && src.reference.registry == dst.reference.registry)
+                preferred = src.reference.repository;
+            else if (auto r = Reference::parse(staged.name);
+                     r && r->registry == dst.reference.registry)
+                preferred = r->repository;
+            po.mount_from = preferred;
+            if (same_registry)
+                po.fetch_missing = [&](const spec::Descriptor& d) {
+                    return src_client->fetch_blob(src.reference.repository, d, *staging);
+                };
+            TRY(push_descriptor(*from, staged.top, dst.reference, po, nullptr,
+                                mount_hints(store, dst.reference, preferred)));
             break;
         }
         case Kind::layout:

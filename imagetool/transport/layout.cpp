@@ -24,30 +24,19 @@ Result<spec::Index> read_layout_index(const std::string& dir) {
     return spec::parse_index(text).context(what + ": index.json");
 }
 
+// Reads blobs in place through the store's verifying readers: a layout's blobs are laid out
+// as the store's are.
 class LayoutSource : public BlobSource {
   public:
-    explicit LayoutSource(std::string dir) : dir_(std::move(dir)) {}
+    explicit LayoutSource(const std::string& dir) : view_(Store::view(dir)) {}
 
     Result<std::string> read_document(const spec::Descriptor& d) override {
-        auto r = TRY(open(d));
-        if (d.size < 0 || size_t(d.size) > kMaxSmallBlob)
-            return error("manifest " + d.digest.str() + ": " + std::to_string(d.size) +
-                         " bytes is over the limit");
-        std::string out(size_t(d.size), '\0');
-        size_t off = 0;
-        for (;;) {
-            char extra[1];
-            size_t n = off < out.size() ? TRY(r.read(out.data() + off, out.size() - off))
-                                        : TRY(r.read(extra, 1));
-            if (n == 0) break;
-            off += n;
-        }
-        return out;
+        return view_.read_blob(d, kMaxSmallBlob);
     }
 
     Status copy_blob(const spec::Descriptor& d, Store& to) override {
         if (to.has_blob(d.digest)) return ok();
-        auto r = TRY(open(d));
+        auto r = TRY(view_.open_blob(d));
         auto w = TRY(to.create_blob(d));
         std::vector<char> buf(1 << 20);
         for (;;) {
@@ -60,16 +49,7 @@ class LayoutSource : public BlobSource {
     }
 
   private:
-    Result<BlobReader> open(const spec::Descriptor& d) {
-        std::string p = blob_file(dir_, d.digest);
-        UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-        if (!fd) {
-            if (errno == ENOENT) return error("blob " + d.digest.str() + " is missing");
-            return sys_error("open blob " + d.digest.str());
-        }
-        return BlobReader(std::move(fd), d);
-    }
-    std::string dir_;
+    Store view_;
 };
 
 }  // namespace
@@ -98,16 +78,20 @@ std::string ref_name_hint(const spec::Descriptor& d) {
     return it->second;
 }
 
+Result<Staged> find_in_layout(const std::string& dir, const std::string& ref) {
+    auto index = TRY(read_layout_index(dir));
+    Staged s;
+    s.top = TRY(pick_from_index(index, ref, "oci layout '" + dir + "'"));
+    s.name = ref_name_hint(s.top);
+    s.top.annotations.erase(spec::kAnnotationRefName);
+    return s;
+}
+
 Result<Staged> stage_from_layout(const std::string& dir, const std::string& ref, Store& staging,
                                  const CopyOptions& opts) {
-    auto index = TRY(read_layout_index(dir));
-    auto top = TRY(pick_from_index(index, ref, "oci layout '" + dir + "'"));
-    std::string name = ref_name_hint(top);
-    top.annotations.erase(spec::kAnnotationRefName);
+    Staged s = TRY(find_in_layout(dir, ref));
     LayoutSource src(dir);
-    Staged s;
-    s.top = TRY(stage_tree(src, top, staging, opts));
-    s.name = name;
+    s.top = TRY(stage_tree(src, s.top, staging, opts));
     return s;
 }
 

@@ -7,8 +7,8 @@ namespace {
 
 class RegistrySource : public BlobSource {
   public:
-    RegistrySource(RegistryClient& client, std::string repo, FetchedManifest top)
-        : client_(client), repo_(std::move(repo)), top_(std::move(top)) {}
+    RegistrySource(RegistryClient& client, std::string repo, FetchedManifest top, bool documents)
+        : client_(client), repo_(std::move(repo)), top_(std::move(top)), documents_(documents) {}
 
     Result<std::string> read_document(const spec::Descriptor& d) override {
         if (d.digest == top_.digest) return top_.body;
@@ -17,6 +17,7 @@ class RegistrySource : public BlobSource {
         return std::move(m.body);
     }
     Status copy_blob(const spec::Descriptor& d, Store& to) override {
+        if (documents_) return ok();
         return client_.fetch_blob(repo_, d, to);
     }
 
@@ -24,15 +25,17 @@ class RegistrySource : public BlobSource {
     RegistryClient& client_;
     std::string repo_;
     FetchedManifest top_;
+    bool documents_;  // manifests only: the blobs are left for the push to mount or fetch
 };
 
 }  // namespace
 
-Result<Staged> stage_from_registry(const Reference& ref, Store& staging, const CopyOptions& opts) {
+Result<Staged> stage_from_registry(const Reference& ref, Store& staging, const CopyOptions& opts,
+                                   bool documents_only) {
     RegistryClient client(ref.registry, opts.src_registry);
     auto top = TRY(client.get_manifest(ref.repository, ref.api_reference()));
     spec::Descriptor d = top.descriptor();
-    RegistrySource src(client, ref.repository, std::move(top));
+    RegistrySource src(client, ref.repository, std::move(top), documents_only);
     Staged s;
     s.top = TRY(stage_tree(src, d, staging, opts));
     s.name = ref.str();

@@ -1,12 +1,16 @@
 // Image transports as skopeo names them (docker://, oci:, oci-archive:, docker-archive:) plus
 // the berth store, and `copy` between any two of them.
 //
-// Every copy goes through a staging store: the source puts each blob it hands over into a
-// Store (verifying size and digest on the way in), and only when the whole image is there does
-// the destination get written (blobs first, index.json or the archive's rename last). A bad
-// source therefore never leaves anything in the destination. The staging store is a temporary
-// layout under the berth store's tmp/ (gc leaves it alone while the copy holds the store's
-// shared lock), except when the berth store itself is the source.
+// Copies go through a staging store: the source puts each blob it hands over into a Store
+// (verifying size and digest on the way in), and only when the whole image is there does the
+// destination get written (blobs first, index.json or the archive's rename last). A bad source
+// therefore never leaves anything in the destination. The staging store is a temporary layout
+// under the berth store's tmp/ (gc leaves it alone while the copy holds the store's shared
+// lock). Not staged: the berth store as a source, and an OCI layout copied to a registry,
+// whose blobs are content-addressed files the push reads in place and verifies as it sends
+// them (the manifests go last, so a bad blob still leaves no image on the registry). A copy
+// between two repositories of one registry stages the manifests only and mounts the blobs,
+// downloading just those the registry will not mount.
 #pragma once
 
 #include <string>
@@ -101,8 +105,15 @@ Result<spec::Descriptor> pick_from_index(const spec::Index& index, const std::st
 // The image name an index.json entry's ref.name gives, when it is a name and not a bare tag.
 std::string ref_name_hint(const spec::Descriptor& d);
 
+// The image `ref` names in the layout at dir, found but not staged (a layout is read in place
+// when the destination is a registry).
+Result<Staged> find_in_layout(const std::string& dir, const std::string& ref);
+
 // Sources (each fills `staging`).
-Result<Staged> stage_from_registry(const Reference& ref, Store& staging, const CopyOptions& opts);
+// documents_only: the manifests and index only, verified; the blobs are left out (a copy to
+// another repository of the same registry mounts them, fetching only what it cannot mount).
+Result<Staged> stage_from_registry(const Reference& ref, Store& staging, const CopyOptions& opts,
+                                   bool documents_only = false);
 Result<Staged> stage_from_layout(const std::string& dir, const std::string& ref, Store& staging,
                                  const CopyOptions& opts);
 Result<Staged> stage_from_oci_archive(const std::string& file, const std::string& ref,

@@ -146,6 +146,11 @@ class Manager {
     // a cgroup is marked shared: destroy() then kills nothing and leaves it when busy.
     Status check_existing();
     bool shared() const { return shared_; }
+    // Rootless: only the cgroup2 directory (a delegated subtree) is used, never a v1
+    // hierarchy, even on a hybrid host; a controller absent there is reported as such.
+    // Before make().
+    void use_delegated_v2_only();
+    bool delegated() const { return delegated_; }
     Result<std::vector<pid_t>> pids() const;
     // cgroup.kill on v2 where present; otherwise signal every pid, and for SIGKILL loop
     // until the cgroup is empty (thawing first so the signal can be delivered).
@@ -194,6 +199,7 @@ class Manager {
     std::vector<std::string> removable_;
     // The cgroup held other processes before the container joined (check_existing).
     bool shared_ = false;
+    bool delegated_ = false;
     // (directory, controller) pairs whose cgroup.subtree_control berth changed on hybrid.
     std::vector<std::pair<std::string, std::string>> enabled_;
     Status enable_v2(const std::string& controller);

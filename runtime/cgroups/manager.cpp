@@ -304,6 +304,11 @@ Status Manager::apply(const spec::Resources& r) {
             TRY(enable_v2(ctl));
             return std::make_pair(v2_, true);
         }
+        if (delegated_)
+            return error(std::string("linux.resources: the ") + ctl +
+                         " cgroup controller is not available in the delegated cgroup v2 "
+                         "subtree '" +
+                         v2_ + "' (rootless: cgroup v1 hierarchies are never written)");
         return error(std::string("linux.resources: the ") + ctl +
                      " cgroup controller is not available on this host");
     };
@@ -411,7 +416,13 @@ nlohmann::json Manager::to_state() const {
     j["removable"] = removable_;
     j["enabled"] = enabled_;
     if (shared_) j["shared"] = true;
+    if (delegated_) j["delegated"] = true;
     return j;
+}
+
+void Manager::use_delegated_v2_only() {
+    v1_.clear();
+    delegated_ = true;
 }
 
 std::map<std::string, std::string> Manager::paths() const {
@@ -475,6 +486,7 @@ Result<Manager> Manager::from_state(const nlohmann::json& j) {
         m.removable_ = j.value("removable", std::vector<std::string>());
         m.enabled_ = j.value("enabled", std::vector<std::pair<std::string, std::string>>());
         m.shared_ = j.value("shared", false);
+        m.delegated_ = j.value("delegated", false);
         for (const auto& d : m.removable_)
             if (d.find("/../") != std::string::npos || d.empty() || d.front() != '/')
                 return error("cgroup state: bad path '" + d + "'");

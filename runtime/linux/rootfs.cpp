@@ -1,7 +1,8 @@
 // The container rootfs: planned in the parent, built in the child. Order of operations (the
 // why of each step is at the step):
 //   1. "/" becomes rslave (or rootfsPropagation), the rootfs's parent mount private;
-//   2. the rootfs is bind-mounted onto itself; its mount fd is the root for every lookup;
+//   2. the rootfs is bind-mounted onto itself (or a filesystem given as mounts[0] at "/" is
+//      mounted on it); its mount fd is the root for every lookup;
 //   3. mounts[] in order, each onto an fd resolved inside the root;
 //   4. /dev nodes, symlinks, ptmx, console (unless /dev is a bind mount); a read-only /dev
 //      becomes read-only only now;
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "base/file.hpp"
@@ -43,6 +45,9 @@ struct RootfsPlan {
     bool readonly = false;          // root.readonly
     std::string cwd;                // process.cwd, made before "/" can turn read-only
     unsigned long propagation = 0;  // rootfsPropagation; 0 when not given
+    // mounts[0] when it is a filesystem at "/": the rootfs itself (a rootless snapshot's
+    // overlay, which only the container's own user namespace can mount).
+    std::optional<PlannedMount> root_mount;
     std::vector<PlannedMount> mounts;
     std::vector<DeviceNode> devices;
     bool setup_dev = true;  // false when mounts[] bind-mounts /dev
@@ -153,6 +158,18 @@ Result<RootfsPlanPtr> plan_rootfs(const spec::Spec& spec, const std::string& bun
 
     for (size_t i = 0; i < spec.mounts.size(); ++i) {
         auto pm = TRY(plan_mount(spec.mounts[i], i, bundle_dir));
+        if (pm.kind != MountKind::Bind && clean_path(pm.destination) == "/") {
+            // Mounted after the others it would hide them; runc gets the same result only
+            // when it comes first.
+            if (i != 0)
+                return error(pm.field + ": a filesystem at '/' must be mounts[0] (it becomes " +
+                             "the rootfs, under every other mount)");
+            if (pm.opts.idmap || pm.opts.remount() || pm.kind == MountKind::Cgroup)
+                return error(pm.field + ": a filesystem at '/' cannot be idmapped, a remount " +
+                             "or a cgroup");
+            plan->root_mount = std::move(pm);
+            continue;
+        }
         if (pm.kind == MountKind::Bind && clean_path(pm.destination) == "/dev")
             plan->setup_dev = false;
         if (pm.opts.idmap) {
@@ -202,6 +219,24 @@ Status make_console_mount_point(int dev_fd) {
     return ok();
 }
 
+// mounts[0] at "/" mounted on the rootfs directory. mount(2), not fsopen: fsconfig takes at
+// most 256 bytes a value, and an overlay's lowerdir of absolute paths is longer; mount(2)
+// takes a page, as for runc, which mounts such an entry the same way.
+Result<UniqueFd> mount_root_filesystem(const PlannedMount& pm, const std::string& rootfs) {
+    const unsigned long kFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                 MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_SYNCHRONOUS |
+                                 MS_DIRSYNC | MS_LAZYTIME;
+    std::string source = pm.source.empty() ? pm.type : pm.source;
+    std::string data = pm.opts.data_string();
+    std::string what = "mount '/' (" + pm.field + ") on '" + rootfs + "'";
+    if (mount(source.c_str(), rootfs.c_str(), pm.type.c_str(), pm.opts.flags & kFlags,
+              data.c_str()) < 0)
+        return sys_error(what);
+    UniqueFd root(open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!root) return sys_error("open " + what);
+    return root;
+}
+
 }  // namespace
 
 Status setup_rootfs(const RootfsPlan& plan, const RootfsContext& ctx) {
@@ -216,10 +251,15 @@ Status setup_rootfs(const RootfsPlan& plan, const RootfsContext& ctx) {
 
     // 2. The rootfs as a mount of its own (pivot_root needs a mount point); the tree fd is
     // the root of every in-root lookup from here on.
-    auto root =
-        TRY_CTX(clone_tree(AT_FDCWD, plan.rootfs, true), "bind rootfs '" + plan.rootfs + "'");
-    if (move_mount(root.get(), "", AT_FDCWD, plan.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
-        return sys_error("bind rootfs '" + plan.rootfs + "'");
+    UniqueFd root;
+    if (plan.root_mount) {
+        root = TRY(mount_root_filesystem(*plan.root_mount, plan.rootfs));
+    } else {
+        root =
+            TRY_CTX(clone_tree(AT_FDCWD, plan.rootfs, true), "bind rootfs '" + plan.rootfs + "'");
+        if (move_mount(root.get(), "", AT_FDCWD, plan.rootfs.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return sys_error("bind rootfs '" + plan.rootfs + "'");
+    }
 
     // 3. mounts[] in order.
     MountEnv env;

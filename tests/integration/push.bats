@@ -116,6 +116,50 @@ no_dangling() {
 		"$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/a:1")" ]
 }
 
+@test "copy to a registry: layouts read in place, blobs mounted where the store or source has them" {
+	start_registry plain
+	start_proxy
+	local_image "$PROXY/test/a:1" 200000
+	bimg push -q "$PROXY/test/a:1"
+	want=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/test/a:1")
+	uploads() { grep -E '^(PATCH|PUT) .*/blobs/uploads/' "$PROXY_LOG" || true; }
+	# From the layout skopeo made: the store's name for the same image (on this registry)
+	# says where the blobs are, so they are mounted, not sent; nothing is staged.
+	: >"$PROXY_LOG"
+	run bimg copy "oci:$TEST_DIR/layout:src" "docker://$PROXY/other/c:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	grep -q 'POST .*/other/c/blobs/uploads/?mount=sha256%3A.*&from=test%2Fa.* status=201' "$PROXY_LOG" ||
+		fail "$(cat "$PROXY_LOG")"
+	[ -z "$(uploads)" ] || fail "$(cat "$PROXY_LOG")"
+	[ -z "$(ls -A "$STORE/.berth/tmp")" ]
+	# Between two repositories of one registry: the manifest is read, the blobs are mounted
+	# from the source repository and never downloaded.
+	: >"$PROXY_LOG"
+	run bimg copy "docker://$PROXY/test/a:1" "docker://$PROXY/third/d:1"
+	[ "$status" -eq 0 ] || fail "$output"
+	grep -q 'POST .*/third/d/blobs/uploads/?mount=.*&from=test%2Fa.* status=201' "$PROXY_LOG" ||
+		fail "$(cat "$PROXY_LOG")"
+	! grep -qE '^GET .*/blobs/sha256' "$PROXY_LOG" || fail "$(cat "$PROXY_LOG")"
+	[ -z "$(uploads)" ] || fail "$(cat "$PROXY_LOG")"
+	for r in other/c:1 third/d:1; do
+		[ "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/$r")" = "$want" ]
+	done
+	no_dangling other/c
+	no_dangling third/d
+	# A layout blob whose bytes do not match its digest (and that nothing can mount): one
+	# line naming it, and no manifest on the registry.
+	bimg rm "$PROXY/test/a:1" >/dev/null
+	local layer
+	layer=$(skopeo inspect --raw "oci:$TEST_DIR/layout:src" | jq -r '.layers[1].digest' | cut -d: -f2)
+	chmod u+w "$TEST_DIR/layout/blobs/sha256/$layer"
+	printf 'x' | dd of="$TEST_DIR/layout/blobs/sha256/$layer" bs=1 seek=1000 conv=notrunc 2>/dev/null
+	run bimg copy "oci:$TEST_DIR/layout:src" "docker://$REG/bad/e:1"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ] || fail "$output"
+	[[ $output == *"blob sha256:$layer: content has digest"* ]] || fail "$output"
+	run skopeo inspect --tls-verify=false "docker://$REG/bad/e:1"
+	[ "$status" -ne 0 ]
+}
+
 @test "push: a multi-layer push keeps its connections alive" {
 	start_registry plain
 	start_proxy

@@ -143,6 +143,39 @@ umoci_tree_image() {
 	[ "$(readlink "$r/data/abs-link")" = /etc/passwd ]
 }
 
+@test "layers that end without end-of-archive blocks (umoci insert) unpack as umoci unpacks them" {
+	requires umoci skopeo
+	local L="$TEST_DIR/layout" w="$TEST_DIR/w" l
+	umoci init --layout "$L"
+	umoci new --image "$L:t"
+	mkdir -p "$w/dir/sub"
+	printf 'odd size\n' >"$w/odd"
+	head -c 1001 /dev/urandom >"$w/dir/sub/random"
+	ln -s sub/random "$w/dir/link"
+	umoci insert --image "$L:t" "$w/odd" /odd >/dev/null
+	umoci insert --image "$L:t" "$w/dir" /dir >/dev/null
+	# The layers really end right after the last file's data (Debian's umoci 0.4.7 never
+	# closes its tar writer): not a whole number of 512-byte blocks.
+	for l in $(jq -r '.layers[].digest' "$L/blobs/sha256/$(jq -r '.manifests[0].digest' "$L/index.json" | cut -d: -f2)"); do
+		[ $(($(gzip -dc "$L/blobs/sha256/${l#sha256:}" | wc -c) % 512)) -ne 0 ] ||
+			skip "this umoci terminates its layers"
+	done
+	skopeo copy -q "oci:$L:t" "oci:$STORE:localhost/insert:1"
+	run bimg unpack localhost/insert:1 "$TEST_DIR/berth"
+	[ "$status" -eq 0 ] || fail "$output"
+	umoci unpack --image "$L:t" "$TEST_DIR/umoci" >/dev/null
+	diff <(tree --mtime "$TEST_DIR/umoci/rootfs") <(tree --mtime "$TEST_DIR/berth/rootfs")
+	[ "$(cat "$TEST_DIR/berth/rootfs/odd")" = "odd size" ]
+	# Through a docker-archive (its writer checks every layer against diff_ids) and back.
+	run bimg copy "oci:$L:t" "docker-archive:$TEST_DIR/d.tar:localhost/insert:2"
+	[ "$status" -eq 0 ] || fail "$output"
+	run bimg load "$TEST_DIR/d.tar"
+	[ "$status" -eq 0 ] || fail "$output"
+	run bimg unpack localhost/insert:2 "$TEST_DIR/berth2"
+	[ "$status" -eq 0 ] || fail "$output"
+	diff <(tree --mtime "$TEST_DIR/umoci/rootfs") <(tree --mtime "$TEST_DIR/berth2/rootfs")
+}
+
 @test "pull from a registry, then unpack matches umoci unpack" {
 	requires registry umoci skopeo
 	start_registry plain

@@ -86,6 +86,25 @@ TEST_F(BuildCacheTest, SourceDigestFailsWhereCopyWould) {
     EXPECT_FALSE(copy_sources_digest(ctx_, s));
 }
 
+// Only what COPY copies is hashed: files .dockerignore leaves out change nothing, a `!`
+// exception below an excluded directory does; an excluded source fails, as copy_into does.
+TEST_F(BuildCacheTest, SourceDigestHonoursDockerignore) {
+    auto rules = IgnoreRules::parse("sub/inner\n*.log\n!sub/inner/keep\n");
+    ASSERT_TRUE(rules) << rules.error().str();
+    CopySpec s;
+    s.dest = "/x/";
+    s.sources = {"."};
+    s.ignore = &*rules;
+    std::string d0 = copy_sources_digest(ctx_, s).value();
+    std::ofstream(dir_ + "/ctx/sub/inner/b") << "changed";
+    std::ofstream(dir_ + "/ctx/x.log") << "log";
+    EXPECT_EQ(copy_sources_digest(ctx_, s).value(), d0);
+    std::ofstream(dir_ + "/ctx/sub/inner/keep") << "k";
+    EXPECT_NE(copy_sources_digest(ctx_, s).value(), d0);
+    s.sources = {"x.log"};
+    EXPECT_FALSE(copy_sources_digest(ctx_, s));
+}
+
 TEST_F(BuildCacheTest, MemoSkipsUnchangedFilesOnly) {
     CopySpec s;
     s.sources = {"sub"};
