@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.hpp"
 #include "base/unique_fd.hpp"
@@ -36,5 +37,7 @@ Status remove_all(const std::string& path);
 // removed. Anything else is left alone: the removal that follows reports it.
 void allow_owner_rwx(int dirfd, const char* name);
 bool path_exists(const std::string& path);
+// The names in a directory, without "." and ".."; empty when it cannot be read.
+std::vector<std::string> list_dir(const std::string& path);
 
 }  // namespace berth

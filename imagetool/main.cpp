@@ -1,4 +1,5 @@
 // berth-image: entry point; global flags, then one command.
+#include <limits.h>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -103,6 +104,12 @@ int main(int argc, char** argv) {
     }
     c::GlobalOptions opts;
     opts.store = g.has("store") ? g.get("store") : default_store();
+    // An absolute store path: build runs berth with its own working directory, and a relative
+    // --store would then name another directory ("blob ... is missing" at the first RUN).
+    if (!opts.store.empty() && opts.store[0] != '/') {
+        char cwd[PATH_MAX];
+        if (::getcwd(cwd, sizeof cwd)) opts.store = std::string(cwd) + "/" + opts.store;
+    }
     opts.debug = g.get_bool("debug");
     const std::string& name = g.positionals()[0];
     std::vector<std::string> rest(g.positionals().begin() + 1, g.positionals().end());

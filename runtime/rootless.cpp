@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/file.hpp"
+#include "base/mountinfo.hpp"
 
 namespace berth::runtime::rootless {
 
@@ -147,13 +148,9 @@ HostSupport host_support() {
     // writable (systemd's user@.service delegation).
     struct stat sb;
     if (::stat("/sys/fs/cgroup/cgroup.controllers", &sb) == 0) {
-        auto self = read_file("/proc/self/cgroup", 1 << 16);
-        if (self && self->starts_with("0::")) {
-            std::string rel = self->substr(3);
-            while (!rel.empty() && rel.back() == '\n')
-                rel.pop_back();
-            h.delegated_cgroup = ::access(("/sys/fs/cgroup" + rel).c_str(), W_OK) == 0;
-        }
+        auto own = read_proc_cgroup();
+        if (own && own->size() == 1 && own->count(""))
+            h.delegated_cgroup = ::access(("/sys/fs/cgroup" + own->at("")).c_str(), W_OK) == 0;
     }
     return h;
 }

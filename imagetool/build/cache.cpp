@@ -33,18 +33,6 @@ bool is_hex64(const std::string& s) {
            });
 }
 
-std::vector<std::string> entries(const std::string& dir) {
-    std::vector<std::string> out;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    return out;
-}
-
 nlohmann::json history_json(const spec::History& h) {
     nlohmann::json j = {{"created", h.created}, {"created_by", h.created_by}};
     if (!h.author.empty()) j["author"] = h.author;
@@ -375,7 +363,7 @@ Result<std::string> copy_sources_digest(int context_fd, const CopySpec& spec,
 
 Status cache_live_blobs(const Store& store, std::set<spec::Digest>& live) {
     std::string dir = build_cache_dir(store);
-    for (const auto& n : entries(dir)) {
+    for (const auto& n : list_dir(dir)) {
         if (n.size() == 69 && n.compare(64, 5, ".json") == 0 && is_hex64(n.substr(0, 64))) {
             auto e = cache_lookup(store, n.substr(0, 64));
             if (e && *e && (*e)->layer) live.insert((*e)->layer->digest);
@@ -391,7 +379,7 @@ Status cache_live_blobs(const Store& store, std::set<spec::Digest>& live) {
 Result<size_t> clear_build_cache(const Store& store) {
     std::string dir = build_cache_dir(store);
     size_t n = 0;
-    for (const auto& name : entries(dir)) {
+    for (const auto& name : list_dir(dir)) {
         if (::unlink((dir + "/" + name).c_str()) < 0 && errno != ENOENT)
             return sys_error("remove '" + dir + "/" + name + "'");
         if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) ++n;

@@ -25,18 +25,10 @@
 #include "imagetool/layer/path.hpp"
 #include "imagetool/layer/read_ahead.hpp"
 #include "imagetool/layer/sha256.hpp"
+#include "imagetool/store/blob_stream.hpp"
 
 namespace berth::image::bundle {
 namespace {
-
-class BlobStream : public layer::Stream {
-  public:
-    explicit BlobStream(BlobReader r) : r_(std::move(r)) {}
-    Result<size_t> read(void* buf, size_t len) override { return r_.read(buf, len); }
-
-  private:
-    BlobReader r_;
-};
 
 std::string hex_of(const std::string& digest) {
     auto c = digest.find(':');

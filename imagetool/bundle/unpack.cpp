@@ -14,18 +14,10 @@
 #include "imagetool/bundle/origin.hpp"
 #include "imagetool/bundle/snapshot.hpp"
 #include "imagetool/layer/read_ahead.hpp"
+#include "imagetool/store/blob_stream.hpp"
 
 namespace berth::image::bundle {
 namespace {
-
-class BlobStream : public layer::Stream {
-  public:
-    explicit BlobStream(BlobReader r) : r_(std::move(r)) {}
-    Result<size_t> read(void* buf, size_t len) override { return r_.read(buf, len); }
-
-  private:
-    BlobReader r_;
-};
 
 // Absent: created (true); empty directory: used as is (false); anything else refused.
 // The bundle is closed to other users (0700, as umoci does): the rootfs holds the image's

@@ -41,7 +41,7 @@ int cmd_push(const GlobalOptions& g, const std::vector<std::string>& argv) {
         return 1;
     };
     std::string dest_text = pos.size() == 2 ? pos[1] : source;
-    if (dest_text.rfind("docker://", 0) == 0) dest_text = dest_text.substr(9);
+    if (dest_text.starts_with("docker://")) dest_text = dest_text.substr(9);
     auto dest = Reference::parse(dest_text);
     if (!dest) return fail(dest.error().with_context("destination"));
 

@@ -37,18 +37,6 @@ void mark(const Store& s, const spec::Descriptor& d, std::set<spec::Digest>& liv
     }
 }
 
-std::vector<std::string> entries(const std::string& dir) {
-    std::vector<std::string> out;
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (struct dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") out.push_back(n);
-    }
-    ::closedir(d);
-    return out;
-}
-
 }  // namespace
 
 Result<GcReport> Store::gc(const GcRoots& roots) {
@@ -59,8 +47,8 @@ Result<GcReport> Store::gc(const GcRoots& roots) {
     for (const auto& d : index.manifests)
         mark(*this, d, live, 0);
     GcReport rep;
-    for (const auto& alg : entries(dir_ + "/blobs")) {
-        for (const auto& hex : entries(dir_ + "/blobs/" + alg)) {
+    for (const auto& alg : list_dir(dir_ + "/blobs")) {
+        for (const auto& hex : list_dir(dir_ + "/blobs/" + alg)) {
             if (live.count(spec::Digest{alg, hex})) continue;
             std::string p = dir_ + "/blobs/" + alg + "/" + hex;
             struct stat st {};
@@ -70,12 +58,12 @@ Result<GcReport> Store::gc(const GcRoots& roots) {
             rep.bytes_removed += uint64_t(st.st_size);
         }
     }
-    for (const auto& n : entries(tmp_dir())) {
+    for (const auto& n : list_dir(tmp_dir())) {
         TRY(remove_all(tmp_dir() + "/" + n));
         rep.temp_removed++;
     }
     // Temporary index.json names left by a crash between write and rename.
-    for (const auto& n : entries(dir_))
+    for (const auto& n : list_dir(dir_))
         if (n.starts_with("index.json.tmp-")) {
             TRY(remove_all(dir_ + "/" + n));
             rep.temp_removed++;

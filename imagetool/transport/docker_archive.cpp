@@ -15,6 +15,7 @@
 #include "imagetool/digest.hpp"
 #include "imagetool/layer/decompress.hpp"
 #include "imagetool/layer/tar_reader.hpp"
+#include "imagetool/store/blob_stream.hpp"
 #include "imagetool/transport/tar_write.hpp"
 #include "imagetool/transport/transport.hpp"
 
@@ -45,21 +46,12 @@ std::string resolve_link(const std::string& link_path, const std::string& target
     return out;
 }
 
-// Reads a BlobReader as a decompressor's input.
-class BlobStream : public layer::Stream {
-  public:
-    explicit BlobStream(BlobReader* r) : r_(r) {}
-    Result<size_t> read(void* buf, size_t len) override { return r_->read(buf, len); }
-
-  private:
-    BlobReader* r_;
-};
-
 Result<spec::Digest> uncompressed_digest(const Store& store, const spec::Descriptor& d,
                                          const std::string& media_type, int out_fd,
                                          int64_t* out_size) {
-    auto r = TRY(store.open_blob(d));
-    auto tar = TRY(layer::open_layer_stream(std::make_unique<BlobStream>(&r), media_type, 0));
+    auto blob = std::make_unique<BlobStream>(TRY(store.open_blob(d)));
+    BlobReader& r = blob->reader();  // lives as long as `tar`, which owns the stream
+    auto tar = TRY(layer::open_layer_stream(std::move(blob), media_type, 0));
     Hasher h;
     std::vector<char> buf(1 << 20);
     int64_t size = 0;

@@ -793,3 +793,13 @@ cfg() { skopeo inspect --config --raw "oci:$STORE:$1" | jq -c "$2"; }
 	diff "$TEST_DIR/h-podman" "$TEST_DIR/h-berth" || fail "history differs"
 	pm rmi -a -f >/dev/null 2>&1 || true
 }
+
+@test "build: a relative --store is the same store for the RUN steps" {
+	base_image
+	printf 'FROM localhost/base:1\nRUN echo rel >/rel\n' >"$CTX/Dockerfile"
+	cd "$TEST_DIR"
+	run "$BERTH_IMAGE" --store store build -q -t localhost/rel:1 ctx
+	[ "$status" -eq 0 ] || fail "$output"
+	bimg unpack localhost/rel:1 "$TEST_DIR/out"
+	[ "$(cat "$TEST_DIR/out/rootfs/rel")" = rel ]
+}
