@@ -21,6 +21,7 @@
 
 #include "base/file.hpp"
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "imagetool/build/cache.hpp"
 #include "imagetool/build/copy.hpp"
 #include "imagetool/build/dockerfile.hpp"
@@ -81,22 +82,6 @@ Result<int> run_program(const std::vector<std::string>& argv) {
     }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     return 128 + WTERMSIG(status);
-}
-
-std::string lexical_clean(const std::string& p) {
-    std::vector<std::string> out;
-    for (const auto& c : path_components(p)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string r;
-    for (const auto& c : out)
-        r += "/" + c;
-    return r.empty() ? "/" : r;
 }
 
 // The history text of a config-only step: the instruction as written (JSON forms as JSON).
@@ -597,7 +582,7 @@ Status Builder::copy(const Instruction& ins) {
                     "ending in '/', not '" +
                         dest + "'");
     if (dest[0] != '/') dest = work_dir() + "/" + dest;
-    cs.dest = lexical_clean(dest) + (dir_dest ? "/" : "");
+    cs.dest = clean_path(dest) + (dir_dest ? "/" : "");
     if (cs.dest == "//") cs.dest = "/";
     // Names are resolved once the rootfs is mounted (layer_step), against its own files.
     if (!chown.empty() && (chown.front() == ':' || chown.back() == ':'))

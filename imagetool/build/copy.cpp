@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 #include "imagetool/build/archive.hpp"
 
 namespace berth::image::build {
@@ -145,19 +146,8 @@ Result<bool> copy_entry(int src_dir, const std::string& name, int dst_dir,
 
 // In a rootfs ".." stops at its root, as the kernel's RESOLVE_IN_ROOT does.
 std::string rootfs_relative(const std::string& source) {
-    std::vector<std::string> out;
-    for (const auto& c : path_components(source)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string r;
-    for (const auto& c : out)
-        r += (r.empty() ? "" : "/") + c;
-    return r.empty() ? std::string(".") : r;
+    std::string p = clean_path("/" + source);  // "/a/b", or "/" for the root itself
+    return p == "/" ? std::string(".") : p.substr(1);
 }
 
 Result<std::string> source_relative(const std::string& s, const CopySpec& spec) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/in_root.hpp"
+#include "base/mountinfo.hpp"
 
 namespace berth::image::build {
 namespace {
@@ -20,22 +21,6 @@ void set_env(spec::ContainerConfig& cc, const std::string& k, const std::string&
             return;
         }
     cc.env.push_back(k + "=" + v);
-}
-
-std::string lexical_clean(const std::string& p) {
-    std::vector<std::string> out;
-    for (const auto& c : path_components(p)) {
-        if (c == ".") continue;
-        if (c == "..") {
-            if (!out.empty()) out.pop_back();
-            continue;
-        }
-        out.push_back(c);
-    }
-    std::string r;
-    for (const auto& c : out)
-        r += "/" + c;
-    return r.empty() ? "/" : r;
 }
 
 std::vector<std::string> command(const spec::ContainerConfig& cc, const Instruction& ins) {
@@ -159,7 +144,7 @@ Status apply_config(spec::ImageConfig& cfg, const Instruction& ins, const Lookup
     } else if (k == "WORKDIR") {
         auto w = TRY(expand_word(ins.text(), vars, escape));
         std::string cur = cc.working_dir.empty() ? "/" : cc.working_dir;
-        cc.working_dir = lexical_clean(w[0] == '/' ? w : cur + "/" + w);
+        cc.working_dir = clean_path(w[0] == '/' ? w : cur + "/" + w);
     } else if (k == "USER") {
         cc.user = TRY(expand_word(ins.text(), vars, escape));
     } else if (k == "CMD") {
