@@ -135,7 +135,14 @@ host_untouched() {
 	[ "$output" = 2 ]
 	[ -d "$R/tmp/dotdot" ] && [ -d "$R$VICTIM/sub" ]
 	[ ! -e /tmp/dotdot ]
+	# A filesystem that cleans to "/" after other mounts would hide them all: refused (only
+	# mounts[0] may be one, and it then becomes the rootfs: docs/rootfs.md).
 	update_config '.mounts += [{"destination": "/a/../..", "type": "tmpfs", "source": "tmpfs"}]'
+	run probe true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a filesystem at '/' must be mounts[0]"* ]]
+	# A bind that resolves to the root is refused wherever it stands.
+	update_config 'del(.mounts[-1]) | .mounts = [{"destination": "/x/..", "type": "bind", "source": "/tmp", "options": ["bind"]}] + .mounts'
 	run probe true
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"resolves to the container root"* ]]
