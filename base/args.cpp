@@ -1,6 +1,9 @@
 // Go-flag style command-line parsing.
 #include "base/args.hpp"
 
+#include <cerrno>
+#include <cstdlib>
+
 namespace berth {
 
 namespace {
@@ -98,6 +101,18 @@ std::string Args::get(std::string_view name) const {
     auto it = values_.find(s->names[0]);
     if (it == values_.end() || it->second.empty()) return s->def;
     return it->second.back();
+}
+
+std::optional<long long> Args::get_number(std::string_view name, long long min,
+                                          long long max) const {
+    // The value is kept in a named string: strtoll's end pointer points into it.
+    std::string text = get(name);
+    if (text.empty()) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (errno != 0 || !end || *end || n < min || n > max) return std::nullopt;
+    return n;
 }
 
 std::vector<std::string> Args::get_all(std::string_view name) const {

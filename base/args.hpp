@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,11 @@ class Args {
     // everything after it are positionals (exec's command). "--" always ends the flags.
     Status parse(const std::vector<std::string>& argv, bool stop_at_positional = false);
 
-    bool has(std::string_view name) const;                          // given on the command line
-    bool get_bool(std::string_view name) const;                     // flag value
-    std::string get(std::string_view name) const;                   // last value or default
+    bool has(std::string_view name) const;         // given on the command line
+    bool get_bool(std::string_view name) const;    // flag value
+    std::string get(std::string_view name) const;  // last value or default
+    // The value as a whole decimal number within [min, max]; nullopt when it is not one.
+    std::optional<long long> get_number(std::string_view name, long long min, long long max) const;
     std::vector<std::string> get_all(std::string_view name) const;  // every value in order
     const std::vector<std::string>& positionals() const { return pos_; }
 

@@ -27,11 +27,9 @@ Result<t::CopyResult> run_copy(const GlobalOptions& g, const Args& a, const t::L
     t::CopyOptions opts;
     opts.all = a.get_bool("all");
     if (a.has("jobs")) {
-        char* end = nullptr;
-        long jobs = std::strtol(a.get("jobs").c_str(), &end, 10);
-        if (!end || *end || jobs < 1 || jobs > 64)
-            return error("--jobs: expected a number from 1 to 64");
-        opts.jobs = int(jobs);
+        auto jobs = a.get_number("jobs", 1, 64);
+        if (!jobs) return error("--jobs: expected a number from 1 to 64");
+        opts.jobs = int(*jobs);
     }
     if (a.has("platform")) opts.platform = TRY(spec::parse_platform(a.get("platform")));
     if (src.kind == t::Kind::registry)

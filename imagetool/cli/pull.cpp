@@ -43,13 +43,12 @@ int cmd_pull(const GlobalOptions& g, const std::vector<std::string>& argv) {
         if (!p) return fail(p.error());
         opts.platform = *p;
     }
-    char* end = nullptr;
-    long jobs = std::strtol(a.get("jobs").c_str(), &end, 10);
-    if (!end || *end || jobs < 1 || jobs > 64) {
+    auto jobs = a.get_number("jobs", 1, 64);
+    if (!jobs) {
         report_error("pull: --jobs: expected a number from 1 to 64");
         return 125;
     }
-    opts.jobs = int(jobs);
+    opts.jobs = int(*jobs);
     auto ro = registry_options(a, ref->registry, true);
     if (!ro) return fail(ro.error());
     opts.registry = *ro;

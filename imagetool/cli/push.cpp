@@ -46,21 +46,20 @@ int cmd_push(const GlobalOptions& g, const std::vector<std::string>& argv) {
     if (!dest) return fail(dest.error().with_context("destination"));
 
     PushOptions opts;
-    char* end = nullptr;
-    long jobs = std::strtol(a.get("jobs").c_str(), &end, 10);
-    if (!end || *end || jobs < 1 || jobs > 64) {
+    auto jobs = a.get_number("jobs", 1, 64);
+    if (!jobs) {
         report_error("push: --jobs: expected a number from 1 to 64");
         return 125;
     }
-    opts.jobs = int(jobs);
+    opts.jobs = int(*jobs);
     if (a.has("chunk-size")) {
-        long long cs = std::strtoll(a.get("chunk-size").c_str(), &end, 10);
-        if (!end || *end || cs < 1024 || cs > (1LL << 32)) {
+        auto cs = a.get_number("chunk-size", 1024, 1LL << 32);
+        if (!cs) {
             report_error("push: --chunk-size: expected a number of bytes from 1024 to 4 GiB");
             return 125;
         }
-        opts.upload.monolithic_max = cs;
-        opts.upload.chunk = cs;
+        opts.upload.monolithic_max = *cs;
+        opts.upload.chunk = *cs;
     }
     auto ro = registry_options(a, dest->registry, true);
     if (!ro) return fail(ro.error());
