@@ -76,6 +76,19 @@ Status copy_root_meta(const std::string& from, const std::string& to, bool chown
     return ok();
 }
 
+// Mount data for applying one layer into `tmp`/fs over `lowers` (relative to the layer cache,
+// top first), without an index (the upper must stay a plain directory), plus `extra`.
+Result<std::string> layer_overlay_data(const std::vector<std::string>& lowers,
+                                       const std::string& tmp, const std::string& extra) {
+    std::string lower;
+    for (const auto& l : lowers)
+        lower += (lower.empty() ? "" : ":") + l;
+    std::string data = "lowerdir=" + lower + ",upperdir=" + tmp + "/fs,workdir=" + tmp +
+                       "/work,index=off," + extra;
+    if (data.size() >= 4000) return error("too many layers for one overlay mount");
+    return data;
+}
+
 // A normal user's layer view: the same overlay mounted in a user namespace (userxattr: its
 // opaque directories are user.overlay.opaque, its whiteouts the same 0:0 devices, which the
 // kernel lets anyone make), written through the fd it hands back.
@@ -84,13 +97,8 @@ Status apply_over_lowers_userns(const std::string& cache, const std::vector<std:
     std::string merged = tmp + "/merged";
     TRY(mkdir_p(cache + "/" + tmp + "/work", 0700));
     TRY(mkdir_p(cache + "/" + merged, 0700));
-    std::string lower;
-    for (const auto& l : lowers)
-        lower += (lower.empty() ? "" : ":") + l;
     // userxattr turns redirect_dir and metacopy off by itself (and refuses them spelled out).
-    std::string data = "lowerdir=" + lower + ",upperdir=" + tmp + "/fs,workdir=" + tmp +
-                       "/work,index=off,userxattr";
-    if (data.size() >= 4000) return error("too many layers for one overlay mount");
+    std::string data = TRY(layer_overlay_data(lowers, tmp, "userxattr"));
     Status st = [&]() -> Status {
         auto view = TRY_CTX(userns_overlay(cache, merged, data), "mount the lower layers");
         return apply(view.get());
@@ -131,14 +139,10 @@ Status apply_over_lowers(const std::string& cache, const std::vector<std::string
             }
             TRY(mkdir_p(tmp + "/work", 0700));
             TRY(mkdir_p(merged, 0700));
-            std::string lower;
-            for (const auto& l : lowers)
-                lower += (lower.empty() ? "" : ":") + l;
-            // No index, redirects or metacopy: the upper must stay a self-contained layer
-            // that can serve as a plain lower directory of any later mount.
-            std::string data = "lowerdir=" + lower + ",upperdir=" + tmp + "/fs,workdir=" + tmp +
-                               "/work,index=off,redirect_dir=off,metacopy=off";
-            if (data.size() >= 4000) return error("too many layers for one overlay mount");
+            // No redirects or metacopy: the upper must stay a self-contained layer that can
+            // serve as a plain lower directory of any later mount.
+            std::string data =
+                TRY(layer_overlay_data(lowers, tmp, "redirect_dir=off,metacopy=off"));
             if (mount("overlay", merged.c_str(), "overlay", 0, data.c_str()) < 0)
                 return sys_error("mount the lower layers");
             Status st = [&]() -> Status {
