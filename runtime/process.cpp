@@ -385,7 +385,10 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     child_fail(sync_fd, error(exec_failure(x.exe, errno)));
 }
 
-[[noreturn]] void stage1_main(ProcessPlan& plan, int sync_fd) {
+// The first steps of berth's first child (stage1, or the init on the direct path): default
+// signals, death with the parent, no fd of the caller's, then wait until the parent has put
+// it in the container's cgroup.
+void first_child_start(ProcessPlan& plan, int sync_fd) {
     reset_signals();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     for (int fd : plan.close_in_child)
@@ -393,6 +396,10 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     close_inherited_fds(3 + plan.extra_fds);
     auto go = sync_expect(sync_fd, SyncType::kProceed);
     if (!go) child_fail(sync_fd, std::move(go).error());
+}
+
+[[noreturn]] void stage1_main(ProcessPlan& plan, int sync_fd) {
+    first_child_start(plan, sync_fd);
     // Without CAP_SYS_RESOURCE the score can only be raised: a lower one is left as inherited
     // (runc's rootless behaviour), a higher one is applied.
     // stage1 is dumpable for the write (the file of a non-dumpable process is root's); it is
@@ -438,13 +445,47 @@ std::vector<int> stdio_and(std::initializer_list<int> fds, int extra_fds) {
     ::_exit(0);
 }
 
+// The direct path (direct_clone_flags): the init was cloned by the parent with its new
+// namespaces. It joins the namespaces given by path (none of them a pid, user or time
+// namespace) and makes a new cgroup namespace only now, after the parent placed it in the
+// container's cgroup, so that the namespace's root is that cgroup.
+[[noreturn]] void direct_init_main(ProcessPlan& plan, int sync_fd) {
+    first_child_start(plan, sync_fd);
+    CHILD_TRY(apply_namespaces(plan.ns, plan.ns.unshare_flags & CLONE_NEWCGROUP));
+    init_main(plan, sync_fd);
+}
+
 // ---- parent side ------------------------------------------------------------------------
+
+// The clone flags that make the init in one step, without stage1, or 0 when stage1 is
+// needed: a user namespace (the parent writes its maps between unshare and the init's
+// birth), a time namespace (its offsets must be written before its first process exists),
+// a joined pid namespace (only a child of the joining process enters it), and rootless (the
+// user namespace again). The cgroup namespace is made by the init itself after the parent
+// placed it (direct_init_main).
+int direct_clone_flags(const ProcessPlan& plan) {
+    if (plan.exec_root || plan.rootless) return 0;
+    if (plan.ns.has(CLONE_NEWUSER) || plan.ns.has(CLONE_NEWTIME)) return 0;
+    for (const auto& j : plan.ns.joins)
+        if (j.flag == CLONE_NEWPID) return 0;
+    return plan.ns.unshare_flags & ~CLONE_NEWCGROUP;
+}
 
 // stage1's part, the same for init and exec: cgroup, namespaces, id maps, the process's pid.
 // stage1 and the process are held by pidfds (ChildProcess): once stage1 is reaped here, a
 // failure later on must not signal its pid, which another process may have by then.
 Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, ChildProcess& stage1_p,
                     ChildProcess& child) {
+    // The direct path: no stage1, the init has its namespaces already and waits for kProceed.
+    if (!stage1_p) {
+        const pid_t init = child.pid();
+        if (plan.process->oom_score_adj)
+            TRY_CTX(write_file("/proc/" + std::to_string(init) + "/oom_score_adj",
+                               std::to_string(*plan.process->oom_score_adj)),
+                    "set process.oomScoreAdj");
+        if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(init));
+        return sync_send(fd, SyncType::kProceed);
+    }
     const pid_t stage1 = stage1_p.pid();
     const spec::Spec& spec = *plan.spec;
     // Rootless, stage1 sets its own score (a non-dumpable process's /proc files are not ours).
@@ -522,15 +563,25 @@ using Driver = Status (*)(ProcessPlan&, const SpawnCallbacks&, int, ChildProcess
 
 Result<ChildProcess> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) {
     auto [parent_end, child_end] = TRY(sync_pair());
-    pid_t pid = ::fork();
-    if (pid < 0) return sys_error("fork");
-    if (pid == 0) {
-        parent_end.reset();
-        stage1_main(plan, child_end.get());
+    ChildProcess stage1, child;
+    if (int flags = driver == drive ? direct_clone_flags(plan) : 0) {
+        long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+        if (pid < 0) return sys_error("clone init");
+        if (pid == 0) {
+            parent_end.reset();
+            direct_init_main(plan, child_end.get());
+        }
+        child = ChildProcess::adopt(pid_t(pid));
+    } else {
+        pid_t pid = ::fork();
+        if (pid < 0) return sys_error("fork");
+        if (pid == 0) {
+            parent_end.reset();
+            stage1_main(plan, child_end.get());
+        }
+        stage1 = ChildProcess::adopt(pid);
     }
     child_end.reset();
-    ChildProcess stage1 = ChildProcess::adopt(pid);
-    ChildProcess child;
     auto st = driver(plan, cb, parent_end.get(), stage1, child);
     if (!st) {
         // Each is signalled through its pidfd, and stage1 not at all once drive_stage1 has

@@ -11,7 +11,10 @@
 //   parent   stage1  kProceed          -                  stage1 is in its cgroup and has its
 //                                                         oom_score_adj; it may join/create the
 //                                                         namespaces (the cgroup namespace must be
-//                                                         made after the cgroup move)
+//                                                         made after the cgroup move). On the
+//                                                         direct path (process.cpp) the init
+//                                                         gets it, and the next three are
+//                                                         not sent.
 //   stage1   parent  kNamespacesReady  -                  unshare done; parent writes uid_map,
 //                                                         gid_map and timens_offsets of stage1
 //   parent   stage1  kMapsWritten      -                  stage1 sets ids to 0 and clones init

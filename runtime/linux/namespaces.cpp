@@ -158,11 +158,14 @@ bool root_mapped(pid_t pid) {
 }
 
 Status apply_namespaces(const NamespacePlan& plan) {
+    return apply_namespaces(plan, plan.unshare_flags);
+}
+
+Status apply_namespaces(const NamespacePlan& plan, int unshare_flags) {
     for (const auto& j : plan.joins)
         if (::setns(j.fd.get(), j.flag) < 0)
             return sys_error("join " + j.type + " namespace '" + j.path + "'");
-    if (plan.unshare_flags && ::unshare(plan.unshare_flags) < 0)
-        return sys_error("unshare namespaces");
+    if (unshare_flags && ::unshare(unshare_flags) < 0) return sys_error("unshare namespaces");
     return ok();
 }
 

@@ -51,6 +51,9 @@ bool root_mapped(pid_t pid);
 // the capabilities the user namespace gives), then unshare the new ones in one call (the
 // kernel makes the user namespace first and the others owned by it).
 Status apply_namespaces(const NamespacePlan& plan);
+// The same with only `unshare_flags` of the new ones made here (the direct path: the init was
+// cloned with the others, runtime/process.cpp).
+Status apply_namespaces(const NamespacePlan& plan, int unshare_flags);
 
 // Parent, for the stage1 pid, after its unshare: uid_map/gid_map and timens_offsets. A
 // privileged parent writes them directly (no newuidmap, no dumpable child). Rootless, a map
