@@ -64,7 +64,10 @@ Status apply_capabilities(const CapSets& c) {
         return Error::sys(e, "set capabilities");
     }
     cap_free(caps);
-    if (cap_reset_ambient() < 0 && errno != EINVAL) return sys_error("clear ambient capabilities");
+    // One PR_CAP_AMBIENT_CLEAR_ALL (libcap's cap_reset_ambient first probes every capability
+    // with a prctl of its own); EINVAL: a kernel without ambient capabilities.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return sys_error("clear ambient capabilities");
     // An ambient capability must also be permitted and inheritable; like runc (which only
     // warns), the others are left out rather than failing: runc's own default spec asks for
     // ambient capabilities without inheritable ones.

@@ -11,6 +11,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "base/file.hpp"
@@ -56,9 +58,8 @@ bool is_controller(const std::string& opt) {
 }
 
 // This process's path in the hierarchy: a controller (or name=) belongs to one hierarchy only,
-// so the first of its controllers that /proc/self/cgroup lists gives the path.
-Result<std::string> own_path(const Hierarchy& h) {
-    auto own = TRY(read_proc_cgroup());
+// so the first of its controllers that /proc/self/cgroup (`own`) lists gives the path.
+Result<std::string> own_path(const Hierarchy& h, const std::map<std::string, std::string>& own) {
     for (auto& o : h.options) {
         if (!is_controller(o) || o == "xattr" || o == "noprefix" || o == "clone_children") continue;
         if (auto it = own.find(o); it != own.end()) return it->second;
@@ -87,6 +88,7 @@ Status mount_v1(const PlannedMount& pm, int target_fd, const MountEnv& env) {
         if (n > 1) rootfs = std::string(buf, size_t(n)) + "/";
     }
     auto hierarchies = TRY(v1_hierarchies(rootfs));
+    std::optional<std::map<std::string, std::string>> own;  // read once, for binds only
     MountOptions tmpfs_opts;
     tmpfs_opts.flags = pm.opts.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT);
     tmpfs_opts.cleared = pm.opts.cleared;
@@ -111,7 +113,8 @@ Status mount_v1(const PlannedMount& pm, int target_fd, const MountEnv& env) {
             mnt = TRY(new_fs_mount("cgroup", source, o, "cgroup '" + name + "'"));
             TRY(set_mount_attrs(mnt.get(), cgroup_attrs(pm), false, "cgroup '" + name + "'"));
         } else {
-            std::string path = TRY(own_path(h));
+            if (!own) own = TRY(read_proc_cgroup());
+            std::string path = TRY(own_path(h, *own));
             if (h.root != "/" && path.starts_with(h.root)) path = path.substr(h.root.size());
             std::string src = h.mountpoint + path;
             mnt = TRY_CTX(clone_tree(AT_FDCWD, src, false), "bind cgroup '" + src + "'");
