@@ -194,9 +194,11 @@ class Manager {
     // v1). On hybrid one is enabled only when a resource needs it (enable_v2), as runc
     // leaves the unified hierarchy to membership only.
     std::set<std::string> v2_available_;
-    // Directories berth may rmdir once empty: parents make() created, and the /berth parent
-    // of a defaulted path. Never a directory someone else made.
+    // Directories berth may rmdir once empty: parents make() created. Never a directory
+    // someone else made, nor berth's own /berth parent of a defaulted path (kept_), which
+    // stays for the next container.
     std::vector<std::string> removable_;
+    std::vector<std::string> kept_;
     // The cgroup held other processes before the container joined (check_existing).
     bool shared_ = false;
     bool delegated_ = false;

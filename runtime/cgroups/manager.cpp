@@ -103,12 +103,13 @@ Result<Manager> Manager::create(const Layout& l, const std::string& cgroups_path
         if (l.mode == Mode::v2) m.v2_controllers_ = m.v2_available_;
     }
     if (m.v1_.empty() && m.v2_.empty()) return error("cgroup: no hierarchy to place '" + p + "'");
+    // /berth, the parent of defaulted paths, is berth's own and stays once made (as the state
+    // root /run/berth does): making and removing it in every hierarchy around each container
+    // doubled the cgroup work of a lone `run` (docs/cgroups.md).
     if (cgroups_path.empty() && !systemd) {
-        // /berth is berth's own parent for defaulted paths: it goes when its last container
-        // does, whichever container happened to create it.
         for (const auto& d : m.v1_dirs())
-            m.removable_.push_back(d.substr(0, d.rfind('/')));
-        if (!m.v2_.empty()) m.removable_.push_back(m.v2_.substr(0, m.v2_.rfind('/')));
+            m.kept_.push_back(d.substr(0, d.rfind('/')));
+        if (!m.v2_.empty()) m.kept_.push_back(m.v2_.substr(0, m.v2_.rfind('/')));
     }
     return m;
 }
@@ -259,11 +260,13 @@ Status Manager::make() {
             return st;
         }
     }
-    // The leaves themselves are removed by destroy(); only the parents are remembered.
+    // The leaves themselves are removed by destroy(); only the parents are remembered, except
+    // berth's own /berth.
     std::vector<std::string> leaves = v1_dirs();
     leaves.push_back(v2_);
     for (const auto& c : created)
         if (std::find(leaves.begin(), leaves.end(), c) == leaves.end() &&
+            std::find(kept_.begin(), kept_.end(), c) == kept_.end() &&
             std::find(removable_.begin(), removable_.end(), c) == removable_.end())
             removable_.push_back(c);
     return ok();

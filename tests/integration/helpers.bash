@@ -95,6 +95,15 @@ teardown_common() {
 hugetlb_on_v2() {
 	local v1=/sys/fs/cgroup/hugetlb i
 	if mountpoint -q "$v1"; then
+		# berth's own /berth parent stays after its containers; empty, it can go. The kernel
+		# keeps a hierarchy unmounted while a removed cgroup is still dying, so wait until
+		# /proc/cgroups counts the root alone.
+		if rmdir "$v1/berth" 2>/dev/null; then
+			for i in $(seq 50); do
+				[ "$(awk '$1 == "hugetlb" { print $3 }' /proc/cgroups)" = 1 ] && break
+				sleep 0.1
+			done
+		fi
 		[ -z "$(find "$v1" -mindepth 1 -type d)" ] || skip "hugetlb is a v1 hierarchy in use here"
 		umount "$v1"
 		HUGETLB_V1_TAKEN=1

@@ -484,7 +484,7 @@ Layout fake_hybrid(const std::string& root) {
 }
 }  // namespace
 
-TEST_F(TempCg, DestroyRemovesTheDefaultParentWhenItsLastContainerGoes) {
+TEST_F(TempCg, DestroyKeepsTheDefaultParentWhenItsLastContainerGoes) {
     Layout l = fake_hybrid(dir);
     auto a = Manager::create(l, "", "a", false, {});
     auto b = Manager::create(l, "", "b", false, {});
@@ -504,8 +504,11 @@ TEST_F(TempCg, DestroyRemovesTheDefaultParentWhenItsLastContainerGoes) {
         EXPECT_TRUE(path_exists(dir + "/" + h + "/berth")) << "b still lives there";
     }
     ASSERT_TRUE(b->destroy(false).ok());
-    for (const char* h : {"cpu", "memory", "unified"})
-        EXPECT_FALSE(path_exists(dir + "/" + h + "/berth")) << h;
+    // /berth is berth's own and stays for the next container (docs/cgroups.md).
+    for (const char* h : {"cpu", "memory", "unified"}) {
+        EXPECT_FALSE(path_exists(dir + "/" + h + "/berth/b")) << h;
+        EXPECT_TRUE(path_exists(dir + "/" + h + "/berth")) << h;
+    }
     // Hybrid: nothing was enabled in the unified hierarchy without a resource asking.
     EXPECT_EQ(b->path("hugetlb"), "");
 }
