@@ -74,7 +74,12 @@ def versions(args):
         v["berth"] = first_line(sh([args.berth, "--version"])) if os.path.exists(args.berth) else "not built"
     if args.berth_image:
         v["berth-image"] = first_line(sh([args.berth_image, "--version"])) if os.path.exists(args.berth_image) else "not built"
-    v["berth source"] = sh(["git", "-C", args.src, "describe", "--always", "--dirty"]) + \
+    # "-dirty" when the source differs from the commit; the results this run is writing (the
+    # chart is saved before this file) are not source.
+    changed = sh(["git", "-C", args.src, "status", "--porcelain", "--untracked-files=no", "--",
+                  ".", ":(exclude)bench/results"])
+    v["berth source"] = sh(["git", "-C", args.src, "rev-parse", "--short", "HEAD"]) + \
+        ("-dirty" if changed.strip() else "") + \
         " (branch " + sh(["git", "-C", args.src, "rev-parse", "--abbrev-ref", "HEAD"]) + ")"
     v["crun"] = first_line(sh(["crun", "--version"]))
     v["runc"] = first_line(sh(["runc", "--version"]))
