@@ -131,6 +131,31 @@ userns_rootfs() {
 	[ "${lines[3]}" = 1 ]
 }
 
+@test "a pod's container: net, ipc, uts joined by path with a new pid and cgroup namespace and an oomScoreAdj (the direct path)" {
+	# The shape Kubernetes gives a container next to its pause container. No stage1 is
+	# needed for it: berth clones the init with the new namespaces and the init joins the
+	# others (docs/process-model.md). Everything must still be as runc makes it.
+	update_config '.process.args = ["sleep", "100"] | .hostname = "pod"'
+	berth run -d -b "$BUNDLE" pause </dev/null >/dev/null 2>&1
+	pid=$(berth state pause | jq .pid)
+	update_config "del(.hostname) | .process.oomScoreAdj = 321 | .linux.namespaces = [
+		{\"type\": \"mount\"}, {\"type\": \"pid\"}, {\"type\": \"cgroup\"},
+		{\"type\": \"network\", \"path\": \"/proc/$pid/ns/net\"},
+		{\"type\": \"ipc\", \"path\": \"/proc/$pid/ns/ipc\"},
+		{\"type\": \"uts\", \"path\": \"/proc/$pid/ns/uts\"}]"
+	inside 'hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; echo $$; cat /proc/self/oom_score_adj; cat /proc/self/cgroup | grep -c ":/$"; readlink /proc/self/ns/pid; readlink /proc/self/ns/cgroup'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = pod ]
+	[ "${lines[1]}" = "$(ns_of "$pid" net)" ]
+	[ "${lines[2]}" = "$(ns_of "$pid" ipc)" ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = 321 ]
+	# In its own cgroup namespace every hierarchy shows its cgroup as the root.
+	[ "${lines[5]}" = "$(grep -c . /proc/self/cgroup)" ]
+	[ "${lines[6]}" != "$(ns_of "$pid" pid)" ]
+	[ "${lines[7]}" != "$(ns_of $$ cgroup)" ]
+}
+
 @test "join a user namespace by path (user first, then the others)" {
 	update_config '.linux.namespaces += [{"type": "user"}]
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
