@@ -265,39 +265,62 @@ Result<std::vector<std::string>> ensure_layers(const Store& store, const Image& 
     return chains;
 }
 
+namespace {
+
+// What both kinds of snapshot bundle share: the upper and work directories (the upper with
+// the top layer's root owner, mode and times), the rootfs mount point, and the lowerdir list,
+// top layer first (relative to the layer cache, or absolute when the runtime mounts it from
+// another working directory).
+struct SnapshotDirs {
+    std::string cache, snap, lower;
+};
+
+Result<SnapshotDirs> make_snapshot_dirs(const std::string& store_dir,
+                                        const std::vector<std::string>& chains,
+                                        const std::string& bundle, bool keep_owner,
+                                        bool absolute_lowers) {
+    SnapshotDirs d{layer_cache_dir(store_dir), bundle + "/.snapshot", ""};
+    TRY(mkdir_p(d.snap + "/upper", 0755));
+    TRY(mkdir_p(d.snap + "/work", 0700));
+    if (!chains.empty())
+        TRY(copy_root_meta(d.cache + "/" + chains.back() + "/fs", d.snap + "/upper", keep_owner));
+    TRY(mkdir_p(bundle + "/rootfs", 0755));
+    if (chains.empty()) {
+        TRY(mkdir_p(d.snap + "/empty", 0755));
+        d.lower = d.snap + "/empty";
+    }
+    const std::string prefix = absolute_lowers ? d.cache + "/" : "";
+    for (auto it = chains.rbegin(); it != chains.rend(); ++it)
+        d.lower += (d.lower.empty() ? "" : ":") + prefix + *it + "/fs";
+    return d;
+}
+
+// The layers' references to the bundle (so that a prune spares them) and its info.json.
+Status record_snapshot(const SnapshotDirs& d, const std::vector<std::string>& chains,
+                       const std::string& bundle, const nlohmann::json& info) {
+    std::string id = ref_id(bundle);
+    for (const auto& c : chains)
+        TRY(write_snapshot_file(d.cache + "/" + c + "/refs/" + id, bundle, 0600));
+    return write_snapshot_file(d.snap + "/info.json", info.dump(), 0600);
+}
+
+}  // namespace
+
 Status mount_snapshot(const std::string& store_dir, const std::vector<std::string>& chains,
                       const std::string& bundle) {
-    std::string cache = layer_cache_dir(store_dir);
-    std::string snap = bundle + "/.snapshot";
-    TRY(mkdir_p(snap + "/upper", 0755));
-    TRY(mkdir_p(snap + "/work", 0700));
-    if (!chains.empty())
-        TRY(copy_root_meta(cache + "/" + chains.back() + "/fs", snap + "/upper", geteuid() == 0));
-    TRY(mkdir_p(bundle + "/rootfs", 0755));
-    std::string id = ref_id(bundle);
+    auto d = TRY(make_snapshot_dirs(store_dir, chains, bundle, geteuid() == 0, false));
     // References first: a prune racing this mount must already see the bundle.
-    for (const auto& c : chains)
-        TRY(write_snapshot_file(cache + "/" + c + "/refs/" + id, bundle, 0600));
-    nlohmann::json info = {{"store", store_dir}, {"layers", chains}};
-    TRY(write_snapshot_file(snap + "/info.json", info.dump(), 0600));
-
-    std::string lower;
-    if (chains.empty()) {
-        TRY(mkdir_p(snap + "/empty", 0755));
-        lower = snap + "/empty";
-    }
-    for (auto it = chains.rbegin(); it != chains.rend(); ++it)
-        lower += (lower.empty() ? "" : ":") + *it + "/fs";
+    TRY(record_snapshot(d, chains, bundle, {{"store", store_dir}, {"layers", chains}}));
     // redirect_dir and metacopy off whatever the kernel's defaults: with them a renamed
     // directory or a chown-ed file lives in the upper as a pointer into the lowers, and the
     // upper would no longer be the layer `commit` reads it as (Docker's overlay2 turns them
     // off for the same reason). rename(2) of a lower directory then fails with EXDEV and
     // mv copies, as on Docker.
-    std::string data = "lowerdir=" + lower + ",upperdir=" + snap + "/upper,workdir=" + snap +
+    std::string data = "lowerdir=" + d.lower + ",upperdir=" + d.snap + "/upper,workdir=" + d.snap +
                        "/work,redirect_dir=off,metacopy=off";
     if (data.size() >= 4000) return error("too many layers for one overlay mount");
     UniqueFd cwd(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!chains.empty() && chdir(cache.c_str()) < 0) return sys_error("chdir to the layer cache");
+    if (!chains.empty() && chdir(d.cache.c_str()) < 0) return sys_error("chdir to the layer cache");
     int rc = mount("overlay", (bundle + "/rootfs").c_str(), "overlay", 0, data.c_str());
     int err = errno;
     if (cwd && fchdir(cwd.get()) < 0) {
@@ -309,31 +332,18 @@ Status mount_snapshot(const std::string& store_dir, const std::vector<std::strin
 Result<spec::Mount> prepare_runtime_snapshot(const std::string& store_dir,
                                              const std::vector<std::string>& chains,
                                              const std::string& bundle) {
-    std::string cache = layer_cache_dir(store_dir);
-    std::string snap = bundle + "/.snapshot";
-    TRY(mkdir_p(snap + "/upper", 0755));
-    TRY(mkdir_p(snap + "/work", 0700));
-    if (!chains.empty())
-        TRY(copy_root_meta(cache + "/" + chains.back() + "/fs", snap + "/upper", false));
-    TRY(mkdir_p(bundle + "/rootfs", 0755));
-    std::string lower;
-    if (chains.empty()) {
-        TRY(mkdir_p(snap + "/empty", 0755));
-        lower = snap + "/empty";
-    }
-    for (auto it = chains.rbegin(); it != chains.rend(); ++it)
-        lower += (lower.empty() ? "" : ":") + cache + "/" + *it + "/fs";
+    auto d = TRY(make_snapshot_dirs(store_dir, chains, bundle, false, true));
     // mount(2) options: ',' separates them and ':' the lower layers (overlayfs's own escapes
     // are not worth the risk for paths the user chose).
-    for (const std::string& p : {cache, bundle})
+    for (const std::string& p : {d.cache, bundle})
         if (p.find_first_of(",:\\") != std::string::npos)
             return error("'" + p +
                          "' holds ',', ':' or '\\', which overlayfs options cannot carry");
     spec::Mount m;
     m.destination = "/";
     m.type = m.source = "overlay";
-    m.options = {"lowerdir=" + lower, "upperdir=" + snap + "/upper", "workdir=" + snap + "/work",
-                 "userxattr"};
+    m.options = {"lowerdir=" + d.lower, "upperdir=" + d.snap + "/upper",
+                 "workdir=" + d.snap + "/work", "userxattr"};
     size_t size = 0;
     for (const auto& o : m.options)
         size += o.size() + 1;
@@ -341,11 +351,8 @@ Result<spec::Mount> prepare_runtime_snapshot(const std::string& store_dir,
     if (size >= 4000)
         return error("too many layers for a rootless snapshot: the overlay options (" +
                      std::to_string(size) + " bytes) exceed one page");
-    std::string id = ref_id(bundle);
-    for (const auto& c : chains)
-        TRY(write_snapshot_file(cache + "/" + c + "/refs/" + id, bundle, 0600));
-    nlohmann::json info = {{"store", store_dir}, {"layers", chains}, {"mount", "runtime"}};
-    TRY(write_snapshot_file(snap + "/info.json", info.dump(), 0600));
+    TRY(record_snapshot(d, chains, bundle,
+                        {{"store", store_dir}, {"layers", chains}, {"mount", "runtime"}}));
     return m;
 }
 
