@@ -476,25 +476,19 @@ int direct_clone_flags(const ProcessPlan& plan) {
 // failure later on must not signal its pid, which another process may have by then.
 Status drive_stage1(ProcessPlan& plan, const SpawnCallbacks& cb, int fd, ChildProcess& stage1_p,
                     ChildProcess& child) {
-    // The direct path: no stage1, the init has its namespaces already and waits for kProceed.
-    if (!stage1_p) {
-        const pid_t init = child.pid();
-        if (plan.process->oom_score_adj)
-            TRY_CTX(write_file("/proc/" + std::to_string(init) + "/oom_score_adj",
-                               std::to_string(*plan.process->oom_score_adj)),
-                    "set process.oomScoreAdj");
-        if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(init));
-        return sync_send(fd, SyncType::kProceed);
-    }
-    const pid_t stage1 = stage1_p.pid();
-    const spec::Spec& spec = *plan.spec;
+    // The first child: stage1, or on the direct path the init itself (already in its
+    // namespaces), which needs nothing after kProceed.
+    const pid_t first = stage1_p ? stage1_p.pid() : child.pid();
     // Rootless, stage1 sets its own score (a non-dumpable process's /proc files are not ours).
     if (plan.process->oom_score_adj && !plan.rootless)
-        TRY_CTX(write_file("/proc/" + std::to_string(stage1) + "/oom_score_adj",
+        TRY_CTX(write_file("/proc/" + std::to_string(first) + "/oom_score_adj",
                            std::to_string(*plan.process->oom_score_adj)),
                 "set process.oomScoreAdj");
-    if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(stage1));
+    if (cb.place_in_cgroup) TRY(cb.place_in_cgroup(first));
     TRY(sync_send(fd, SyncType::kProceed));
+    if (!stage1_p) return ok();
+    const pid_t stage1 = first;
+    const spec::Spec& spec = *plan.spec;
     TRY(sync_expect(fd, SyncType::kNamespacesReady));
     if (plan.ns.is_new(CLONE_NEWUSER)) TRY(write_id_maps(stage1, spec, plan.rootless));
     if (plan.ns.is_new(CLONE_NEWTIME)) TRY(write_time_offsets(stage1, spec));
@@ -564,7 +558,7 @@ using Driver = Status (*)(ProcessPlan&, const SpawnCallbacks&, int, ChildProcess
 Result<ChildProcess> spawn(ProcessPlan& plan, const SpawnCallbacks& cb, Driver driver) {
     auto [parent_end, child_end] = TRY(sync_pair());
     ChildProcess stage1, child;
-    if (int flags = driver == drive ? direct_clone_flags(plan) : 0) {
+    if (int flags = direct_clone_flags(plan)) {
         long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
         if (pid < 0) return sys_error("clone init");
         if (pid == 0) {
